@@ -1,0 +1,303 @@
+//! Command-line interface definitions and how flags override the configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Acceptance, ClassWeighting, TrainConfig};
+use crate::data::BadImagePolicy;
+use crate::model::ModelKind;
+
+/// Semi-supervised image classification by self-training (pseudo-labelling).
+///
+/// Without a subcommand, `selftrain` trains (same flags as `selftrain train`) on ./sample-data.
+#[derive(Debug, Parser)]
+#[command(name = "selftrain", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do (default: train).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Training flags when no subcommand is given.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a classifier by self-training (the default).
+    Train(TrainArgs),
+    /// Import data into the folder layout.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Classify image files with a trained run; prints CSV (file, class, confidence).
+    Predict(PredictArgs),
+    /// Measure training/inference throughput and peak memory of the CNN on random data.
+    Bench(BenchArgs),
+}
+
+/// Import subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// MNIST-format IDX files (raw or .gz) into ROOT/{train,unlabeled,test}/<class>/.
+    Idx(ImportIdxArgs),
+}
+
+/// Flags of `import idx`.
+#[derive(Debug, Args)]
+pub struct ImportIdxArgs {
+    /// Training-split images (IDX3, raw or gzip).
+    #[arg(long)]
+    pub images: PathBuf,
+    /// Training-split labels (IDX1, raw or gzip).
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Test-split images.
+    #[arg(long, requires = "test_labels")]
+    pub test_images: Option<PathBuf>,
+    /// Test-split labels.
+    #[arg(long, requires = "test_images")]
+    pub test_labels: Option<PathBuf>,
+    /// Output data root (must not already hold train/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Labelled images per class put in train/.
+    #[arg(long)]
+    pub labels_per_class: usize,
+    /// Cap of unlabelled images per class (default: all the rest of the training split).
+    #[arg(long)]
+    pub unlabeled_per_class: Option<usize>,
+    /// Cap of test images per class (default: all).
+    #[arg(long)]
+    pub test_per_class: Option<usize>,
+    /// Seed of the random choice of labelled images.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Comma-separated class folder names in label order (default: label numbers).
+    #[arg(long, value_delimiter = ',')]
+    pub class_names: Option<Vec<String>>,
+}
+
+/// Flags of `predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Run directory (holds model.json and checkpoints).
+    #[arg(long = "model")]
+    pub run_dir: PathBuf,
+    /// Checkpoint file inside the run directory.
+    #[arg(long, default_value = "best.bpk")]
+    pub checkpoint: String,
+    /// Device: auto, flex, tch-cpu, cuda[:N].
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Inference batch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Image files to classify.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+}
+
+/// Flags of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Device: auto, flex, tch-cpu, cuda[:N].
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Model architecture.
+    #[arg(long, value_enum, default_value_t = ModelKind::Default)]
+    pub model: ModelKind,
+    /// Batch size.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Image size as HxW.
+    #[arg(long, default_value = "28x28", value_parser = parse_size)]
+    pub size: [usize; 2],
+    /// Image channels.
+    #[arg(long, default_value_t = 1)]
+    pub channels: usize,
+    /// Timed training steps.
+    #[arg(long, default_value_t = 30)]
+    pub train_steps: usize,
+    /// Timed inference batches.
+    #[arg(long, default_value_t = 60)]
+    pub infer_batches: usize,
+}
+
+/// Flags of `train` (each overrides the same field of the config file).
+#[derive(Debug, Args, Default, Clone)]
+pub struct TrainArgs {
+    /// TOML config file; flags override its values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data root (train/, unlabeled/, test/, optional val/). Default: sample-data.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Parent folder of run directories. Default: runs.
+    #[arg(long)]
+    pub runs_dir: Option<PathBuf>,
+    /// Device: auto, flex, tch-cpu, cuda[:N].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Model architecture.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Image channels, 1 or 3 (default: from the data).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Image size as HxW (default: the data's size, else 32x32).
+    #[arg(long, value_parser = parse_size)]
+    pub image_size: Option<[usize; 2]>,
+    /// Confidence threshold τ for pseudo-labels, in [0, 1].
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Loss weight λ of pseudo-labelled samples (≥ 0).
+    #[arg(long)]
+    pub pseudo_weight: Option<f32>,
+    /// Pseudo-label acceptance policy.
+    #[arg(long, value_enum)]
+    pub acceptance: Option<Acceptance>,
+    /// Class-balanced acceptance: allowed excess over a class's labelled share (≥ 1).
+    #[arg(long)]
+    pub balance_slack: Option<f32>,
+    /// Rounds over which λ ramps up linearly (0 = none).
+    #[arg(long)]
+    pub pseudo_ramp_rounds: Option<usize>,
+    /// Minimum share of labelled samples per batch once pseudo-labels join, in [0, 1].
+    #[arg(long)]
+    pub min_labeled_share: Option<f32>,
+    /// Re-initialise the model at every round instead of fine-tuning.
+    #[arg(long)]
+    pub reinit_each_round: Option<bool>,
+    /// Adam learning rate (> 0).
+    #[arg(long = "lr")]
+    pub learning_rate: Option<f64>,
+    /// Adam weight decay (≥ 0).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Mini-batch size (≥ 1).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Supervised warm-up epochs.
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
+    /// Epochs per self-training round.
+    #[arg(long)]
+    pub epochs_per_round: Option<usize>,
+    /// Maximum self-training rounds.
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Stop after this many rounds without validation improvement (0 = never).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Augmentation: random shift in pixels (0 = off).
+    #[arg(long)]
+    pub augment_shift: Option<usize>,
+    /// Augmentation: random horizontal flip (true/false; off for digits).
+    #[arg(long)]
+    pub hflip: Option<bool>,
+    /// Fraction of labelled images held out for validation, in [0, 1).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+    /// Class weighting of the supervised loss.
+    #[arg(long, value_enum)]
+    pub class_weighting: Option<ClassWeighting>,
+    /// Dropout of the default model, in [0, 1).
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Undecodable images: skip (warn, count, list) or fail.
+    #[arg(long)]
+    pub on_bad_image: Option<BadImagePolicy>,
+    /// No dashboard: progress bar on stderr and a line per evaluation
+    /// (automatic when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Stream every update as a JSON line on stdout (implies --headless).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `HxW` (or a single number for a square).
+pub fn parse_size(text: &str) -> Result<[usize; 2], String> {
+    let parts: Vec<&str> = text.split(['x', 'X']).collect();
+    let num = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{text}` is not a size like 28x28"))
+    };
+    match parts.as_slice() {
+        [s] => {
+            let n = num(s)?;
+            Ok([n, n])
+        }
+        [h, w] => Ok([num(h)?, num(w)?]),
+        _ => Err(format!("`{text}` is not a size like 28x28")),
+    }
+}
+
+impl TrainArgs {
+    /// The effective configuration: defaults, then the config file, then these flags; validated.
+    pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => TrainConfig::from_toml_file(path)?,
+            None => TrainConfig::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(v) = &self.$field {
+                    cfg.$field = v.clone();
+                }
+            )*};
+        }
+        set!(
+            data, runs_dir, device, model, threshold, pseudo_weight, acceptance, balance_slack,
+            pseudo_ramp_rounds, min_labeled_share, reinit_each_round, learning_rate, weight_decay,
+            batch_size, warmup_epochs, epochs_per_round, rounds, patience, seed, augment_shift, hflip,
+            val_fraction, class_weighting, dropout, on_bad_image
+        );
+        if self.channels.is_some() {
+            cfg.channels = self.channels;
+        }
+        if self.image_size.is_some() {
+            cfg.image_size = self.image_size;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_values() {
+        let dir = std::env::temp_dir().join(format!("selftrain-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "threshold = 0.7\nrounds = 9\n").unwrap();
+        let cli = Cli::parse_from(["selftrain", "--config", file.to_str().unwrap(), "--rounds", "2"]);
+        let cfg = cli.train.to_config().unwrap();
+        assert_eq!(cfg.threshold, 0.7);
+        assert_eq!(cfg.rounds, 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_flag_value_names_the_field() {
+        let cli = Cli::parse_from(["selftrain", "train", "--threshold", "1.2"]);
+        let Some(Command::Train(args)) = cli.command else { panic!() };
+        let err = args.to_config().unwrap_err().to_string();
+        assert!(err.contains("threshold"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("28x32"), Ok([28, 32]));
+        assert_eq!(parse_size("16"), Ok([16, 16]));
+        assert!(parse_size("a").is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! The effective training configuration: defaults, TOML file, CLI overrides, validation.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::augment::Augment;
+use crate::model::ModelKind;
+
+/// How pseudo-labels are accepted from the predictions of the unlabelled pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Acceptance {
+    /// Every prediction with confidence ≥ τ.
+    Threshold,
+    /// Confidence ≥ τ, and no class takes more than its labelled share (× `balance_slack`) of
+    /// the accepted total: keeps easy classes from swamping the pseudo-labelled set.
+    ClassBalanced,
+}
+
+/// Class weighting of the supervised loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassWeighting {
+    /// All classes weigh 1.
+    None,
+    /// Inverse labelled frequency, normalised to mean 1.
+    Balanced,
+}
+
+/// Every setting of a training run. Serialized as `config.toml` in the run directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Data root (ImageFolder layout).
+    pub data: PathBuf,
+    /// Where run directories are created.
+    pub runs_dir: PathBuf,
+    /// Device: `auto`, `flex`, `tch-cpu`, `cuda[:N]`.
+    pub device: String,
+    /// Model architecture.
+    pub model: ModelKind,
+    /// Image channels (1 or 3); absent = from the data.
+    pub channels: Option<usize>,
+    /// Image size `[height, width]`; absent = the data's size when all agree, else 32×32.
+    pub image_size: Option<[usize; 2]>,
+    /// Confidence threshold τ for accepting a pseudo-label.
+    pub threshold: f32,
+    /// Loss weight λ of pseudo-labelled samples.
+    pub pseudo_weight: f32,
+    /// Pseudo-label acceptance policy.
+    pub acceptance: Acceptance,
+    /// For `class-balanced`: how far over its labelled share a class may go (≥ 1).
+    pub balance_slack: f32,
+    /// Rounds over which λ ramps up linearly to its value (0 = no ramp).
+    pub pseudo_ramp_rounds: usize,
+    /// Minimum share of labelled samples in every batch once pseudo-labels join, in [0, 1].
+    pub min_labeled_share: f32,
+    /// Re-initialise the model at the start of every round instead of fine-tuning it.
+    pub reinit_each_round: bool,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Adam weight decay (L2).
+    pub weight_decay: f64,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Epochs of supervised warm-up.
+    pub warmup_epochs: usize,
+    /// Epochs per self-training round.
+    pub epochs_per_round: usize,
+    /// Maximum self-training rounds after warm-up.
+    pub rounds: usize,
+    /// Stop when validation accuracy has not improved for this many rounds (0 = never).
+    pub patience: usize,
+    /// Random seed (model init, shuffling, augmentation, validation split).
+    pub seed: u64,
+    /// Random shift in pixels for augmentation (0 = off).
+    pub augment_shift: usize,
+    /// Random horizontal flip (off for digits and text).
+    pub hflip: bool,
+    /// Fraction of labelled images held out for validation (when there is no `val/` folder).
+    pub val_fraction: f64,
+    /// Class weighting of the supervised loss.
+    pub class_weighting: ClassWeighting,
+    /// Explicit per-class loss weights, in class order (overrides `class_weighting`).
+    pub class_weights: Option<Vec<f32>>,
+    /// Dropout probability of the default model.
+    pub dropout: f64,
+    /// Bad images: `skip` (warn, count, list) or `fail`.
+    pub on_bad_image: crate::data::BadImagePolicy,
+    /// Rejected samples kept per round in updates for inspection (0 = all).
+    pub max_rejected_listed: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from("sample-data"),
+            runs_dir: PathBuf::from("runs"),
+            device: "auto".into(),
+            model: ModelKind::Default,
+            channels: None,
+            image_size: None,
+            threshold: 0.9,
+            pseudo_weight: 1.0,
+            acceptance: Acceptance::ClassBalanced,
+            balance_slack: 1.5,
+            pseudo_ramp_rounds: 2,
+            min_labeled_share: 0.25,
+            reinit_each_round: false,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            batch_size: 64,
+            warmup_epochs: 40,
+            epochs_per_round: 3,
+            rounds: 5,
+            patience: 3,
+            seed: 0,
+            augment_shift: 2,
+            hflip: false,
+            val_fraction: 0.2,
+            class_weighting: ClassWeighting::None,
+            class_weights: None,
+            dropout: 0.3,
+            on_bad_image: crate::data::BadImagePolicy::Skip,
+            max_rejected_listed: 0,
+        }
+    }
+}
+
+/// A configuration value that is not allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A field outside its range.
+    #[error("config field `{field}`: {problem}")]
+    Invalid {
+        /// Field name as in the TOML file.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The file could not be read or parsed.
+    #[error("config file {path}: {problem}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        problem: problem.into(),
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; fields it does not set keep their defaults.
+    pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            problem: e.to_string(),
+        })?;
+        Self::from_toml_str(&text).map_err(|e| match e {
+            ConfigError::File { problem, .. } => ConfigError::File {
+                path: path.to_path_buf(),
+                problem,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text (fields not set keep their defaults) and validates it.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text).map_err(|e| ConfigError::File {
+            path: PathBuf::from("<string>"),
+            problem: e.to_string().trim().to_string(),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes to TOML")
+    }
+
+    /// Checks every field's range; the error names the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.threshold.is_finite() && (0.0..=1.0).contains(&self.threshold)) {
+            return Err(invalid(
+                "threshold",
+                format!("must be within [0, 1], got {}", self.threshold),
+            ));
+        }
+        if !(self.pseudo_weight.is_finite() && self.pseudo_weight >= 0.0) {
+            return Err(invalid(
+                "pseudo_weight",
+                format!("must be >= 0, got {}", self.pseudo_weight),
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(invalid(
+                "learning_rate",
+                format!("must be > 0, got {}", self.learning_rate),
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(invalid(
+                "weight_decay",
+                format!("must be >= 0, got {}", self.weight_decay),
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(invalid("batch_size", "must be at least 1, got 0"));
+        }
+        if !(self.balance_slack.is_finite() && self.balance_slack >= 1.0) {
+            return Err(invalid(
+                "balance_slack",
+                format!("must be >= 1, got {}", self.balance_slack),
+            ));
+        }
+        if !(self.min_labeled_share.is_finite() && (0.0..=1.0).contains(&self.min_labeled_share))
+        {
+            return Err(invalid(
+                "min_labeled_share",
+                format!("must be within [0, 1], got {}", self.min_labeled_share),
+            ));
+        }
+        if !(self.val_fraction.is_finite() && (0.0..1.0).contains(&self.val_fraction)) {
+            return Err(invalid(
+                "val_fraction",
+                format!("must be within [0, 1), got {}", self.val_fraction),
+            ));
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(invalid(
+                "dropout",
+                format!("must be within [0, 1), got {}", self.dropout),
+            ));
+        }
+        if let Some(c) = self.channels
+            && c != 1
+            && c != 3
+        {
+            return Err(invalid("channels", format!("must be 1 or 3, got {c}")));
+        }
+        if let Some([h, w]) = self.image_size
+            && (h < 4 || w < 4 || h > 1024 || w > 1024)
+        {
+            return Err(invalid(
+                "image_size",
+                format!("each side must be within 4..=1024, got [{h}, {w}]"),
+            ));
+        }
+        if let Some(ws) = &self.class_weights
+            && let Some(w) = ws.iter().find(|w| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(invalid(
+                "class_weights",
+                format!("weights must be >= 0, got {w}"),
+            ));
+        }
+        crate::device::DeviceSpec::parse(&self.device)
+            .map_err(|e| invalid("device", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The augmentation described by this configuration.
+    pub fn augment(&self) -> Augment {
+        Augment {
+            max_shift: self.augment_shift,
+            hflip: self.hflip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_toml() {
+        let cfg = TrainConfig::default();
+        cfg.validate().unwrap();
+        let back = TrainConfig::from_toml_str(&cfg.to_toml()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn partial_file_keeps_defaults() {
+        let cfg = TrainConfig::from_toml_str("threshold = 0.8\nrounds = 2\n").unwrap();
+        assert_eq!(cfg.threshold, 0.8);
+        assert_eq!(cfg.rounds, 2);
+        assert_eq!(cfg.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_field() {
+        for (text, field) in [
+            ("threshold = 1.5", "threshold"),
+            ("threshold = -0.1", "threshold"),
+            ("pseudo_weight = -1.0", "pseudo_weight"),
+            ("learning_rate = 0.0", "learning_rate"),
+            ("batch_size = 0", "batch_size"),
+            ("channels = 2", "channels"),
+            ("device = \"tpu\"", "device"),
+        ] {
+            let err = TrainConfig::from_toml_str(text).unwrap_err().to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let err = TrainConfig::from_toml_str("treshold = 0.5").unwrap_err().to_string();
+        assert!(err.contains("treshold"), "{err}");
+    }
+}

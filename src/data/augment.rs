@@ -1,0 +1,220 @@
+//! Light data augmentation on `u8` CHW images: random translation and horizontal flip.
+
+use rand::Rng;
+
+use super::image_set::ImageShape;
+
+/// Random augmentation applied to training images.
+///
+/// A translation by up to `max_shift` pixels in x and y with zero padding (the same as a random
+/// crop of a zero-padded image), then, when `hflip` is set, a horizontal flip with probability
+/// one half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Augment {
+    /// Largest shift, in pixels, along each axis (0 = no translation).
+    pub max_shift: usize,
+    /// Whether to mirror the image left-right half of the time.
+    pub hflip: bool,
+}
+
+impl Default for Augment {
+    /// No augmentation.
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+impl Augment {
+    /// No augmentation at all: [`Augment::apply`] copies the image unchanged.
+    pub fn none() -> Self {
+        Self {
+            max_shift: 0,
+            hflip: false,
+        }
+    }
+
+    /// Whether [`Augment::apply`] always returns its input unchanged.
+    pub fn is_identity(&self) -> bool {
+        self.max_shift == 0 && !self.hflip
+    }
+
+    /// Writes an augmented copy of `src` (one CHW image of `shape`) into `dst`.
+    ///
+    /// Draws a shift `dx, dy` uniformly in `-max_shift..=max_shift`, moves the content by it
+    /// (pixels moved in from outside are 0), then mirrors it horizontally with probability 0.5
+    /// when `hflip` is set. The identity augmentation copies `src` and draws nothing from `rng`.
+    ///
+    /// # Panics
+    /// When `src` or `dst` is not exactly `shape.len()` long.
+    pub fn apply<R: Rng>(&self, src: &[u8], shape: ImageShape, rng: &mut R, dst: &mut [u8]) {
+        assert_eq!(
+            src.len(),
+            shape.len(),
+            "augment: source length does not match the shape"
+        );
+        assert_eq!(
+            dst.len(),
+            shape.len(),
+            "augment: destination length does not match the shape"
+        );
+        if self.is_identity() {
+            dst.copy_from_slice(src);
+            return;
+        }
+        let (h, w) = (shape.height as isize, shape.width as isize);
+        let (dx, dy) = if self.max_shift > 0 {
+            let s = self.max_shift as isize;
+            (rng.random_range(-s as i64..=s as i64) as isize, rng.random_range(-s as i64..=s as i64) as isize)
+        } else {
+            (0, 0)
+        };
+        let flip = self.hflip && rng.random_bool(0.5);
+        let plane = shape.height * shape.width;
+        for c in 0..shape.channels {
+            let src_plane = &src[c * plane..(c + 1) * plane];
+            let dst_plane = &mut dst[c * plane..(c + 1) * plane];
+            for y in 0..h {
+                let sy = y - dy;
+                let row = &mut dst_plane[(y * w) as usize..((y + 1) * w) as usize];
+                if sy < 0 || sy >= h {
+                    row.fill(0);
+                    continue;
+                }
+                let src_row = &src_plane[(sy * w) as usize..((sy + 1) * w) as usize];
+                for x in 0..w {
+                    // Output x shows shifted column `xs`; with a flip, the mirrored one.
+                    let xs = if flip { w - 1 - x } else { x };
+                    let sx = xs - dx;
+                    row[x as usize] = if sx < 0 || sx >= w {
+                        0
+                    } else {
+                        src_row[sx as usize]
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const SHAPE: ImageShape = ImageShape {
+        channels: 1,
+        height: 9,
+        width: 11,
+    };
+
+    fn ramp(shape: ImageShape) -> Vec<u8> {
+        (0..shape.len()).map(|i| (i % 251) as u8 + 1).collect()
+    }
+
+    #[test]
+    fn none_is_identity() {
+        let a = Augment::none();
+        assert!(a.is_identity());
+        assert_eq!(a, Augment::default());
+        let src = ramp(SHAPE);
+        let mut dst = vec![0; SHAPE.len()];
+        a.apply(&src, SHAPE, &mut StdRng::seed_from_u64(0), &mut dst);
+        assert_eq!(src, dst);
+        assert!(
+            !Augment {
+                max_shift: 1,
+                hflip: false
+            }
+            .is_identity()
+        );
+        assert!(
+            !Augment {
+                max_shift: 0,
+                hflip: true
+            }
+            .is_identity()
+        );
+    }
+
+    #[test]
+    fn shift_moves_a_bright_pixel_by_at_most_max_shift() {
+        let (py, px) = (4usize, 5usize);
+        let mut src = vec![0u8; SHAPE.len()];
+        src[py * SHAPE.width + px] = 255;
+        let aug = Augment {
+            max_shift: 2,
+            hflip: false,
+        };
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut seen_moved = false;
+        for _ in 0..200 {
+            let mut dst = vec![7u8; SHAPE.len()];
+            aug.apply(&src, SHAPE, &mut rng, &mut dst);
+            let bright: Vec<usize> = (0..dst.len()).filter(|&i| dst[i] == 255).collect();
+            assert_eq!(
+                bright.len(),
+                1,
+                "pixel stays inside (shift <= 2 from the centre)"
+            );
+            assert_eq!(
+                dst.iter().filter(|&&v| v != 0).count(),
+                1,
+                "padding is zero"
+            );
+            let (y, x) = (bright[0] / SHAPE.width, bright[0] % SHAPE.width);
+            assert!(y.abs_diff(py) <= 2 && x.abs_diff(px) <= 2);
+            seen_moved |= (y, x) != (py, px);
+        }
+        assert!(seen_moved);
+    }
+
+    #[test]
+    fn flip_mirrors_rows() {
+        let shape = ImageShape {
+            channels: 3,
+            height: 4,
+            width: 5,
+        };
+        let src = ramp(shape);
+        let aug = Augment {
+            max_shift: 0,
+            hflip: true,
+        };
+        let mut rng = StdRng::seed_from_u64(3);
+        let (mut flipped, mut kept) = (0, 0);
+        for _ in 0..100 {
+            let mut dst = vec![0u8; shape.len()];
+            aug.apply(&src, shape, &mut rng, &mut dst);
+            if dst == src {
+                kept += 1;
+                continue;
+            }
+            flipped += 1;
+            for c in 0..3 {
+                for y in 0..4 {
+                    for x in 0..5 {
+                        let o = c * 20 + y * 5;
+                        assert_eq!(dst[o + x], src[o + 4 - x]);
+                    }
+                }
+            }
+        }
+        assert!(flipped > 20 && kept > 20, "flipped {flipped}, kept {kept}");
+    }
+
+    #[test]
+    fn output_length_matches_and_shift_plus_flip_keep_content_bounds() {
+        let src = ramp(SHAPE);
+        let aug = Augment {
+            max_shift: 3,
+            hflip: true,
+        };
+        let mut rng = StdRng::seed_from_u64(4);
+        let mut dst = vec![0u8; SHAPE.len()];
+        aug.apply(&src, SHAPE, &mut rng, &mut dst);
+        assert_eq!(dst.len(), src.len());
+        // At least (9-3)*(11-3) source pixels survive any shift.
+        assert!(dst.iter().filter(|&&v| v != 0).count() >= 6 * 8);
+    }
+}

@@ -1,0 +1,16 @@
+//! Data: image folders, IDX files, in-memory image sets and batching.
+
+pub mod augment;
+pub mod folder;
+pub mod idx;
+pub mod image_set;
+pub mod split;
+
+pub use augment::Augment;
+pub use folder::{
+    BadImagePolicy, DataError, DatasetOptions, LoadedDataset, SkippedFile, decode_image_file,
+    load_dataset,
+};
+pub use idx::{IdxError, ImportOptions, ImportReport, import_idx};
+pub use image_set::{ImageSet, ImageShape};
+pub use split::{stratified_folds, stratified_holdout};

@@ -1,0 +1,22 @@
+//! selftrain: semi-supervised image classification by self-training (pseudo-labelling).
+//!
+//! The crate is split by concern:
+//! - [`data`]: image folders, IDX import, in-memory image sets, augmentation and batching;
+//! - [`model`]: the CNN architectures;
+//! - [`train`]: the self-training engine (its own thread), the pseudo-labelling policy and the
+//!   control/update channel protocol that front-ends use;
+//! - [`metrics`]: confusion matrices, precision/recall/F1, confidence histograms;
+//! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
+//! - [`config`]: the effective training configuration (TOML + CLI overrides).
+
+pub mod config;
+pub mod data;
+pub mod bench;
+pub mod cli;
+pub mod device;
+pub mod headless;
+pub mod metrics;
+pub mod model;
+pub mod predict;
+pub mod run;
+pub mod train;

@@ -1,0 +1,131 @@
+//! The `selftrain` command.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use selftrain::cli::{BenchArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs};
+use selftrain::data::ImageShape;
+use selftrain::device::{self, DeviceSpec};
+use selftrain::headless::{HeadlessOptions, run_headless};
+use selftrain::run::RunDir;
+use selftrain::train::engine::{EngineInputs, spawn};
+use selftrain::train::{Control, prepare::prepare};
+
+/// Exit code of a run stopped by the user or a signal (after saving a checkpoint).
+const EXIT_STOPPED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => train(&cli.train),
+        Some(Command::Train(args)) => train(&args),
+        Some(Command::Import(ImportCommand::Idx(args))) => import_idx(args),
+        Some(Command::Predict(args)) => predict(args),
+        Some(Command::Bench(args)) => bench(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
+    let cfg = args.to_config()?;
+    let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    let data = prepare(&cfg)?;
+    let run_dir = RunDir::create(&cfg.runs_dir)
+        .with_context(|| format!("creating a run directory in {}", cfg.runs_dir.display()))?;
+    let handle = spawn(EngineInputs {
+        config: cfg,
+        data,
+        device: spec,
+        run_dir,
+    });
+    // Ctrl-C / SIGTERM: ask the trainer to stop (it finishes the batch and saves a checkpoint);
+    // a second signal exits at once.
+    let controls = handle.controls.clone();
+    let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = signalled.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(EXIT_STOPPED as i32);
+        }
+        let _ = controls.send(Control::Stop);
+    });
+    let options = HeadlessOptions {
+        json: args.json,
+        progress_bar: std::io::stderr().is_terminal(),
+    };
+    let summary = run_headless(handle, options)?;
+    if summary.stop_reason == "stopped" {
+        return Ok(ExitCode::from(EXIT_STOPPED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_idx(args: selftrain::cli::ImportIdxArgs) -> anyhow::Result<ExitCode> {
+    let report = selftrain::data::idx::import_idx(&selftrain::data::idx::ImportOptions {
+        images: args.images,
+        labels: args.labels,
+        test_images: args.test_images,
+        test_labels: args.test_labels,
+        out: args.out.clone(),
+        labels_per_class: args.labels_per_class,
+        unlabeled_per_class: args.unlabeled_per_class,
+        test_per_class: args.test_per_class,
+        seed: args.seed,
+        class_names: args.class_names,
+    })?;
+    println!(
+        "imported into {}: {} classes, {} labelled, {} unlabelled, {} test",
+        args.out.display(),
+        report.classes.len(),
+        report.train,
+        report.unlabeled,
+        report.test
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
+    let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
+    let loaded = selftrain::predict::load_model(&args.run_dir, &args.checkpoint, device::burn_device(spec))?;
+    let predictions = selftrain::predict::predict_files(&loaded, &args.images, args.batch_size)?;
+    println!("file,class,confidence");
+    for p in predictions {
+        println!(
+            "{},{},{:.6}",
+            selftrain::run::csv_field(&p.file.display().to_string()),
+            selftrain::run::csv_field(&p.class),
+            p.confidence
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
+    if args.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    let report = selftrain::bench::run(&selftrain::bench::BenchOptions {
+        device: spec,
+        model: args.model,
+        batch_size: args.batch_size,
+        shape: ImageShape {
+            channels: args.channels,
+            height: args.size[0],
+            width: args.size[1],
+        },
+        num_classes: 10,
+        train_steps: args.train_steps,
+        infer_batches: args.infer_batches,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,118 @@
+//! Small convolutional networks sized from the data: conv–pool–conv–pool–fc–fc.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Which architecture to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The classic small CNN: conv(32)–pool–conv(64)–pool–fc(128)–fc.
+    Small,
+    /// The same shape with BatchNorm after each convolution and dropout before the last layer.
+    Default,
+}
+
+/// Everything needed to rebuild a model (saved beside its checkpoints).
+#[derive(Config, Debug, PartialEq)]
+pub struct CnnConfig {
+    /// Architecture.
+    pub kind: ModelKind,
+    /// Input channels.
+    pub channels: usize,
+    /// Input height.
+    pub height: usize,
+    /// Input width.
+    pub width: usize,
+    /// Number of classes.
+    pub num_classes: usize,
+    /// Dropout before the last layer (default model only).
+    #[config(default = 0.3)]
+    pub dropout: f64,
+    /// Filters of the first convolution (the second has twice as many).
+    #[config(default = 32)]
+    pub filters: usize,
+    /// Width of the hidden fully connected layer.
+    #[config(default = 128)]
+    pub hidden: usize,
+}
+
+/// The classifier. Input `[batch, channels, height, width]` in `[0, 1]`, output logits.
+#[derive(Module, Debug)]
+pub struct Cnn {
+    conv1: Conv2d,
+    bn1: Option<BatchNorm>,
+    conv2: Conv2d,
+    bn2: Option<BatchNorm>,
+    pool: MaxPool2d,
+    fc1: Linear,
+    dropout: Dropout,
+    fc2: Linear,
+    activation: Relu,
+}
+
+impl CnnConfig {
+    /// Builds the model on `device` with freshly initialised weights.
+    pub fn init(&self, device: &Device) -> Cnn {
+        let with_bn = self.kind == ModelKind::Default;
+        let f1 = self.filters;
+        let f2 = self.filters * 2;
+        let conv = |cin, cout| {
+            Conv2dConfig::new([cin, cout], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .with_bias(!with_bn)
+                .init(device)
+        };
+        let flat = f2 * (self.height / 4) * (self.width / 4);
+        Cnn {
+            conv1: conv(self.channels, f1),
+            bn1: with_bn.then(|| BatchNormConfig::new(f1).init(device)),
+            conv2: conv(f1, f2),
+            bn2: with_bn.then(|| BatchNormConfig::new(f2).init(device)),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(flat, self.hidden).init(device),
+            dropout: DropoutConfig::new(if with_bn { self.dropout } else { 0.0 }).init(),
+            fc2: LinearConfig::new(self.hidden, self.num_classes).init(device),
+            activation: Relu::new(),
+        }
+    }
+}
+
+impl Cnn {
+    /// Logits `[batch, classes]` for images `[batch, channels, height, width]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = self.conv1.forward(images);
+        if let Some(bn) = &self.bn1 {
+            x = bn.forward(x);
+        }
+        x = self.pool.forward(self.activation.forward(x));
+        x = self.conv2.forward(x);
+        if let Some(bn) = &self.bn2 {
+            x = bn.forward(x);
+        }
+        x = self.pool.forward(self.activation.forward(x));
+        let x: Tensor<2> = x.flatten(1, 3);
+        let x = self.activation.forward(self.fc1.forward(x));
+        self.fc2.forward(self.dropout.forward(x))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_shape_follows_config() {
+        let device = crate::device::burn_device(crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap());
+        for kind in [ModelKind::Small, ModelKind::Default] {
+            for (c, h, w) in [(1, 28, 28), (3, 32, 30), (1, 7, 9)] {
+                let model = CnnConfig::new(kind, c, h, w, 5).init(&device);
+                let out = model.forward(Tensor::zeros([2, c, h, w], &device));
+                assert_eq!(out.dims(), [2, 5]);
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The CNN classifiers.
+
+mod cnn;
+
+pub use cnn::{Cnn, CnnConfig, ModelKind};

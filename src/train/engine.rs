@@ -1,0 +1,902 @@
+//! The self-training loop, on its own thread.
+//!
+//! 1. Supervised warm-up on the labelled set (round 0).
+//! 2. Rounds: predict the unlabelled pool, accept confident predictions as pseudo-labels
+//!    (recomputed every round), train on labelled ∪ pseudo-labelled with weight λ on the latter.
+//! 3. Stop at the last round, when no new sample is accepted, or when validation accuracy has
+//!    not improved for `patience` rounds. The best model by validation accuracy is kept.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::prelude::*;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::config::TrainConfig;
+use crate::device::DeviceSpec;
+use crate::metrics::EvalReport;
+use crate::model::{Cnn, CnnConfig};
+use crate::run::{JsonlWriter, RunDir, csv_field, files};
+use crate::train::batcher::{Item, Source, gather_pixels, plan_epoch};
+use crate::train::controls::{Control, ControlState};
+use crate::train::events::{
+    AppliedControl, Evaluation, LossPoint, Phase, PoolPrediction, Progress, PseudoRound, RunInfo,
+    RunSummary, Split, Update,
+};
+use crate::train::policy::{AcceptanceRule, decide, ramped_weight};
+use crate::train::prepare::{PreparedData, class_weights};
+use crate::train::publisher::Publisher;
+use crate::train::steps::{evaluate, predict_probabilities, top_k, train_step};
+
+/// Capacity of the update channel; beyond it lossy updates are dropped, never waited on.
+pub const UPDATE_CHANNEL_CAPACITY: usize = 8192;
+
+/// What the engine needs to run.
+pub struct EngineInputs {
+    /// Effective configuration.
+    pub config: TrainConfig,
+    /// Loaded data.
+    pub data: Arc<PreparedData>,
+    /// Resolved device.
+    pub device: DeviceSpec,
+    /// Where to write the run.
+    pub run_dir: RunDir,
+}
+
+/// A running engine: send controls, receive updates, join for the summary.
+pub struct EngineHandle {
+    /// Controls to the trainer.
+    pub controls: Sender<Control>,
+    /// Updates from the trainer.
+    pub updates: Receiver<Update>,
+    /// The training thread.
+    pub thread: JoinHandle<anyhow::Result<RunSummary>>,
+}
+
+/// Starts the training thread.
+pub fn spawn(inputs: EngineInputs) -> EngineHandle {
+    let (control_tx, control_rx) = crossbeam_channel::unbounded();
+    let (update_tx, update_rx) = crossbeam_channel::bounded(UPDATE_CHANNEL_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("selftrain-trainer".into())
+        .spawn(move || {
+            let mut publisher = Publisher::new(update_tx);
+            let result = match Trainer::new(inputs, control_rx, &mut publisher) {
+                Ok(mut trainer) => {
+                    let r = trainer.run();
+                    if let Err(e) = &r {
+                        trainer.emit(Update::Failed {
+                            message: format!("{e:#}"),
+                        });
+                    }
+                    r
+                }
+                Err(e) => {
+                    publisher.publish(Update::Failed {
+                        message: format!("{e:#}"),
+                    });
+                    Err(e)
+                }
+            };
+            publisher.drain(Duration::from_secs(2));
+            result
+        })
+        .expect("spawn training thread");
+    EngineHandle {
+        controls: control_tx,
+        updates: update_rx,
+        thread,
+    }
+}
+
+/// Why the loop stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    Stop,
+}
+
+struct Best {
+    val_accuracy: f64,
+    val_loss: f64,
+    round: usize,
+    model: Option<Cnn>,
+}
+
+struct Trainer<'p> {
+    cfg: TrainConfig,
+    data: Arc<PreparedData>,
+    device_name: String,
+    device: Device,
+    model_config: CnnConfig,
+    model: Cnn,
+    optimizer: ModuleOptimizer,
+    state: ControlState,
+    controls: Receiver<Control>,
+    publisher: &'p mut Publisher,
+    run_dir: RunDir,
+    metrics: JsonlWriter,
+    events: JsonlWriter,
+    rng: StdRng,
+    class_weights: Vec<f32>,
+    global_step: u64,
+    round: usize,
+    epoch: usize,
+    phase: Phase,
+    started: Instant,
+    last_progress: Instant,
+    throughput: f64,
+    epochs_done: usize,
+    best: Best,
+    previous_accepted: Vec<bool>,
+    user_actions_since_round: usize,
+    last_pseudo: Option<(usize, Option<f64>)>,
+}
+
+impl<'p> Trainer<'p> {
+    fn new(
+        inputs: EngineInputs,
+        controls: Receiver<Control>,
+        publisher: &'p mut Publisher,
+    ) -> anyhow::Result<Self> {
+        let EngineInputs {
+            config: cfg,
+            data,
+            device: spec,
+            run_dir,
+        } = inputs;
+        let device = crate::device::burn_device(spec).autodiff();
+        device.seed(cfg.seed);
+        let model_config = CnnConfig::new(
+            cfg.model,
+            data.shape.channels,
+            data.shape.height,
+            data.shape.width,
+            data.num_classes(),
+        )
+        .with_dropout(cfg.dropout);
+        let model = model_config.init(&device);
+        let optimizer = new_optimizer(&cfg);
+        let class_weights = class_weights(&cfg, &data.train.class_counts(data.num_classes()))?;
+        let metrics = JsonlWriter::append(&run_dir.file(files::METRICS))
+            .with_context(|| format!("creating {}", run_dir.file(files::METRICS).display()))?;
+        let events = JsonlWriter::append(&run_dir.file(files::EVENTS))
+            .with_context(|| format!("creating {}", run_dir.file(files::EVENTS).display()))?;
+        let pool = data.pool.len();
+        Ok(Self {
+            state: ControlState::new(cfg.threshold, cfg.pseudo_weight),
+            rng: StdRng::seed_from_u64(cfg.seed),
+            device_name: spec.name(),
+            cfg,
+            data,
+            device,
+            model_config,
+            model,
+            optimizer,
+            controls,
+            publisher,
+            run_dir,
+            metrics,
+            events,
+            class_weights,
+            global_step: 0,
+            round: 0,
+            epoch: 0,
+            phase: Phase::Starting,
+            started: Instant::now(),
+            last_progress: Instant::now() - Duration::from_secs(1),
+            throughput: 0.0,
+            epochs_done: 0,
+            best: Best {
+                val_accuracy: -1.0,
+                val_loss: f64::INFINITY,
+                round: 0,
+                model: None,
+            },
+            previous_accepted: vec![false; pool],
+            user_actions_since_round: 0,
+            last_pseudo: None,
+        })
+    }
+
+    /// Publishes an update and records it in `metrics.jsonl`.
+    fn emit(&mut self, update: Update) {
+        #[derive(serde::Serialize)]
+        struct Record<'a> {
+            elapsed_secs: f64,
+            #[serde(flatten)]
+            update: &'a Update,
+        }
+        let record = Record {
+            elapsed_secs: self.started.elapsed().as_secs_f64(),
+            update: &update,
+        };
+        if let Err(e) = self.metrics.write(&record) {
+            eprintln!("warning: cannot write metrics.jsonl: {e}");
+        }
+        self.publisher.publish(update);
+    }
+
+    fn run(&mut self) -> anyhow::Result<RunSummary> {
+        self.write_run_files()?;
+        let data = self.data.clone();
+        self.emit(Update::Started(RunInfo {
+            run_dir: self.run_dir.path().display().to_string(),
+            device: self.device_name.clone(),
+            classes: data.classes.clone(),
+            labeled: data.train.len(),
+            validation: data.val.len(),
+            test: data.test.as_ref().map_or(0, |t| t.len()),
+            unlabeled: data.pool.len(),
+            labeled_per_class: data.train.class_counts(data.num_classes()),
+            pool_has_truth: data.pool_has_truth(),
+            rounds: self.cfg.rounds,
+            threshold: self.cfg.threshold,
+            pseudo_weight: self.cfg.pseudo_weight,
+        }));
+        if !data.skipped.is_empty() {
+            self.emit(Update::Warning {
+                message: format!(
+                    "{} unreadable image(s) skipped (see {})",
+                    data.skipped.len(),
+                    files::SKIPPED
+                ),
+            });
+        }
+        if data.val.is_empty() {
+            self.emit(Update::Warning {
+                message: "no validation images: model selection and early stopping use training loss only".into(),
+            });
+        }
+        if data.pool.is_empty() {
+            self.emit(Update::Warning {
+                message: "the unlabelled pool is empty: only supervised training will run".into(),
+            });
+        }
+
+        let (stop_reason, rounds_completed) = match self.train_all()? {
+            Ok((reason, rounds)) => (reason, rounds),
+            Err((Interrupt::Stop, rounds)) => ("stopped".to_string(), rounds),
+        };
+        self.finish(stop_reason, rounds_completed)
+    }
+
+    /// Runs warm-up and rounds. Outer error: failure; inner error: user interrupt.
+    #[allow(clippy::type_complexity)]
+    fn train_all(&mut self) -> anyhow::Result<Result<(String, usize), (Interrupt, usize)>> {
+        // Warm-up.
+        self.phase = Phase::WarmUp;
+        self.round = 0;
+        let labeled = self.labeled_items();
+        for epoch in 1..=self.cfg.warmup_epochs {
+            self.epoch = epoch;
+            if let Err(i) = self.train_epoch(&labeled, &[], self.cfg.warmup_epochs) {
+                return Ok(Err((i, 0)));
+            }
+            self.end_of_epoch()?;
+        }
+        self.publish_test_evaluation();
+
+        // Rounds.
+        let mut rounds_without_improvement = 0;
+        let mut completed = 0;
+        for round in 1..=self.cfg.rounds {
+            if self.data.pool.is_empty() {
+                return Ok(Ok(("empty_pool".into(), completed)));
+            }
+            self.round = round;
+            self.epoch = 0;
+            if let Err(i) = self.poll_controls() {
+                return Ok(Err((i, completed)));
+            }
+            let best_before = self.best.val_accuracy;
+            let pseudo = self.select_pseudo_labels(round)?;
+            let new_actions = std::mem::take(&mut self.user_actions_since_round);
+            if pseudo.newly_accepted == 0 && new_actions == 0 {
+                return Ok(Ok(("no_new_pseudo_labels".into(), completed)));
+            }
+            if self.cfg.reinit_each_round {
+                self.device.seed(self.cfg.seed.wrapping_add(round as u64));
+                self.model = self.model_config.init(&self.device);
+                self.optimizer = new_optimizer(&self.cfg);
+            }
+            self.phase = Phase::Training;
+            let labeled = self.labeled_items();
+            for epoch in 1..=self.cfg.epochs_per_round {
+                self.epoch = epoch;
+                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round) {
+                    return Ok(Err((i, completed)));
+                }
+                self.end_of_epoch()?;
+            }
+            completed = round;
+            self.publish_test_evaluation();
+            let improved = self.best.val_accuracy > best_before && self.best.round == round;
+            let val_accuracy = self.last_val_accuracy();
+            self.emit(Update::RoundFinished {
+                round,
+                val_accuracy,
+                improved,
+            });
+            if improved {
+                rounds_without_improvement = 0;
+            } else {
+                rounds_without_improvement += 1;
+                if val_accuracy < best_before {
+                    self.emit(Update::Warning {
+                        message: format!(
+                            "validation accuracy fell after round {round}: {:.1}% (best {:.1}%)",
+                            val_accuracy * 100.0,
+                            best_before * 100.0
+                        ),
+                    });
+                }
+            }
+            if self.cfg.patience > 0 && rounds_without_improvement >= self.cfg.patience {
+                return Ok(Ok(("patience".into(), completed)));
+            }
+        }
+        Ok(Ok(("max_rounds".into(), completed)))
+    }
+
+    fn labeled_items(&self) -> Vec<Item> {
+        let mut items: Vec<Item> = self
+            .data
+            .train
+            .class_labels()
+            .into_iter()
+            .enumerate()
+            .map(|(i, class)| Item {
+                source: Source::Train(i),
+                class,
+                pseudo: false,
+            })
+            .collect();
+        items.extend(self.state.manual_labels.iter().map(|&(i, class)| Item {
+            source: Source::Pool(i),
+            class,
+            pseudo: false,
+        }));
+        items
+    }
+
+    fn train_epoch(
+        &mut self,
+        labeled: &[Item],
+        pseudo: &[Item],
+        total_epochs: usize,
+    ) -> Result<(), Interrupt> {
+        let plan = plan_epoch(
+            labeled,
+            pseudo,
+            self.cfg.batch_size,
+            self.cfg.min_labeled_share,
+            &mut self.rng,
+        );
+        let total_steps = plan.len();
+        let data = self.data.clone();
+        let augment = self.cfg.augment();
+        for (step, batch) in plan.iter().enumerate() {
+            self.poll_controls()?;
+            let t0 = Instant::now();
+            let pixels = gather_pixels(
+                batch,
+                |s| match s {
+                    Source::Train(i) => data.train.image(i),
+                    Source::Pool(i) => data.pool.image(i),
+                },
+                data.shape,
+                &augment,
+                &mut self.rng,
+            );
+            let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
+            let is_pseudo: Vec<bool> = batch.iter().map(|i| i.pseudo).collect();
+            let lambda = if self.round == 0 {
+                0.0
+            } else {
+                ramped_weight(self.state.pseudo_weight, self.round, self.cfg.pseudo_ramp_rounds)
+            };
+            let model = self.model.clone();
+            let (model, losses) = train_step(
+                model,
+                &mut self.optimizer,
+                &pixels,
+                data.shape,
+                &targets,
+                &is_pseudo,
+                &self.class_weights,
+                lambda,
+                self.cfg.learning_rate,
+                &self.device,
+            );
+            self.model = model;
+            self.global_step += 1;
+            let secs = t0.elapsed().as_secs_f64().max(1e-9);
+            let rate = batch.len() as f64 / secs;
+            self.throughput = if self.throughput == 0.0 {
+                rate
+            } else {
+                0.9 * self.throughput + 0.1 * rate
+            };
+            self.emit(Update::Loss(LossPoint {
+                global_step: self.global_step,
+                round: self.round,
+                supervised: losses.supervised,
+                pseudo: losses.pseudo,
+                total: losses.total,
+            }));
+            self.maybe_progress(step + 1, total_steps, total_epochs, false);
+        }
+        Ok(())
+    }
+
+    fn maybe_progress(&mut self, step: usize, total_steps: usize, total_epochs: usize, force: bool) {
+        if !force && self.last_progress.elapsed() < Duration::from_millis(100) && step < total_steps {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let planned_epochs = self.cfg.warmup_epochs + self.cfg.rounds * self.cfg.epochs_per_round;
+        let within = if total_steps == 0 {
+            0.0
+        } else {
+            step as f64 / total_steps as f64
+        };
+        let fraction_done = if planned_epochs == 0 {
+            1.0
+        } else {
+            ((self.epochs_done as f64 + within) / planned_epochs as f64).min(1.0)
+        };
+        let update = Update::Progress(Progress {
+            phase: self.phase,
+            round: self.round,
+            total_rounds: self.cfg.rounds,
+            epoch: self.epoch,
+            total_epochs,
+            step,
+            total_steps,
+            global_step: self.global_step,
+            images_per_sec: self.throughput,
+            elapsed_secs: self.started.elapsed().as_secs_f64(),
+            fraction_done,
+        });
+        // Progress is for live display only: not recorded in metrics.jsonl.
+        self.publisher.publish(update);
+    }
+
+    /// Applies pending controls; blocks only while paused (still handling controls).
+    fn poll_controls(&mut self) -> Result<(), Interrupt> {
+        loop {
+            while let Ok(control) = self.controls.try_recv() {
+                self.apply_control(control);
+            }
+            if self.state.save_requested {
+                self.state.save_requested = false;
+                self.save_checkpoint("requested");
+            }
+            if self.state.stop_requested {
+                return Err(Interrupt::Stop);
+            }
+            if !self.state.paused {
+                return Ok(());
+            }
+            self.publisher.flush();
+            match self.controls.recv_timeout(Duration::from_millis(200)) {
+                Ok(control) => self.apply_control(control),
+                Err(RecvTimeoutError::Timeout) => {}
+                // Nobody can resume us: carry on rather than hang.
+                Err(RecvTimeoutError::Disconnected) => self.state.paused = false,
+            }
+        }
+    }
+
+    fn apply_control(&mut self, control: Control) {
+        let result = self
+            .state
+            .apply(&control, self.data.pool.len(), self.data.num_classes());
+        if result.is_ok()
+            && matches!(
+                control,
+                Control::AcceptSample { .. } | Control::LabelSample { .. } | Control::ExcludeSample { .. }
+            )
+        {
+            self.user_actions_since_round += 1;
+        }
+        let applied = AppliedControl {
+            control,
+            global_step: self.global_step,
+            round: self.round,
+            epoch: self.epoch,
+            time: chrono::Local::now().to_rfc3339(),
+            error: result.err().map(|e| e.to_string()),
+        };
+        if let Err(e) = self.events.write(&applied) {
+            eprintln!("warning: cannot write events.jsonl: {e}");
+        }
+        self.emit(Update::ControlApplied(applied));
+    }
+
+    fn end_of_epoch(&mut self) -> anyhow::Result<()> {
+        self.epochs_done += 1;
+        if self.data.val.is_empty() {
+            return Ok(());
+        }
+        let valid = self.model.valid();
+        let report = evaluate(
+            &valid,
+            &self.data.val,
+            self.data.num_classes(),
+            self.cfg.batch_size.max(64),
+            &valid_device(&self.device),
+        );
+        let better = report.accuracy > self.best.val_accuracy
+            || (report.accuracy == self.best.val_accuracy && report.loss < self.best.val_loss);
+        let (accuracy, loss) = (report.accuracy, report.loss);
+        self.emit(Update::Evaluation(Evaluation {
+            global_step: self.global_step,
+            round: self.round,
+            epoch: self.epoch,
+            split: Split::Validation,
+            report,
+        }));
+        if better {
+            self.best = Best {
+                val_accuracy: accuracy,
+                val_loss: loss,
+                round: self.round,
+                model: Some(valid.clone()),
+            };
+            self.write_model(files::BEST, &valid)?;
+            let path = self.run_dir.file(files::BEST).display().to_string();
+            self.emit(Update::Checkpoint {
+                path,
+                reason: "best".into(),
+                global_step: self.global_step,
+            });
+        }
+        Ok(())
+    }
+
+    fn last_val_accuracy(&self) -> f64 {
+        if self.data.val.is_empty() {
+            return 0.0;
+        }
+        let valid = self.model.valid();
+        evaluate(
+            &valid,
+            &self.data.val,
+            self.data.num_classes(),
+            self.cfg.batch_size.max(64),
+            &valid_device(&self.device),
+        )
+        .accuracy
+    }
+
+    fn test_report(&self, model: &Cnn) -> Option<EvalReport> {
+        let test = self.data.test.as_ref()?;
+        Some(evaluate(
+            model,
+            test,
+            self.data.num_classes(),
+            self.cfg.batch_size.max(64),
+            &valid_device(&self.device),
+        ))
+    }
+
+    fn publish_test_evaluation(&mut self) {
+        let previous = self.phase;
+        self.phase = Phase::Evaluating;
+        self.maybe_progress(0, 0, 0, true);
+        let valid = self.model.valid();
+        if let Some(report) = self.test_report(&valid) {
+            self.emit(Update::Evaluation(Evaluation {
+                global_step: self.global_step,
+                round: self.round,
+                epoch: self.epoch,
+                split: Split::Test,
+                report,
+            }));
+        }
+        self.phase = previous;
+    }
+
+    /// Predicts the pool and decides this round's pseudo-labels.
+    fn select_pseudo_labels(&mut self, round: usize) -> anyhow::Result<SelectedPseudo> {
+        self.phase = Phase::Predicting;
+        self.maybe_progress(0, 0, 0, true);
+        let data = self.data.clone();
+        let k = data.num_classes();
+        let valid = self.model.valid();
+        let probs = predict_probabilities(
+            &valid,
+            &data.pool,
+            self.cfg.batch_size.max(256),
+            &valid_device(&self.device),
+        );
+        let mut predictions: Vec<PoolPrediction> = probs
+            .chunks(k)
+            .enumerate()
+            .map(|(index, row)| PoolPrediction {
+                index,
+                top: top_k(row, 3),
+                truth: data.pool.labels[index],
+                accepted: false,
+            })
+            .collect();
+        let mut eligible = vec![true; predictions.len()];
+        for &i in &self.state.excluded {
+            eligible[i] = false;
+        }
+        for &(i, _) in &self.state.manual_labels {
+            eligible[i] = false;
+        }
+        let rule = AcceptanceRule {
+            threshold: self.state.threshold,
+            acceptance: self.cfg.acceptance,
+            prior: data.train.class_counts(k),
+            balance_slack: self.cfg.balance_slack,
+        };
+        let decision = decide(&mut predictions, &eligible, &self.state.forced_pseudo, &rule, k);
+        let accepted_now: Vec<bool> = decision.labels.iter().map(Option::is_some).collect();
+        let newly_accepted = accepted_now
+            .iter()
+            .zip(&self.previous_accepted)
+            .filter(|(now, before)| **now && !**before)
+            .count();
+        let dropped = accepted_now
+            .iter()
+            .zip(&self.previous_accepted)
+            .filter(|(now, before)| !**now && **before)
+            .count();
+        self.previous_accepted = accepted_now;
+        self.write_pseudo_csv(round, &predictions, &eligible)?;
+        let accepted = decision.accepted();
+        let items: Vec<Item> = decision
+            .labels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                l.map(|class| Item {
+                    source: Source::Pool(i),
+                    class,
+                    pseudo: true,
+                })
+            })
+            .collect();
+        // Warning: acceptance collapsing onto few classes.
+        if accepted >= 20 && k >= 3 {
+            let max = decision.per_class.iter().copied().max().unwrap_or(0);
+            let populated = decision.per_class.iter().filter(|c| **c > 0).count();
+            if max * 2 > accepted || populated * 2 < k {
+                let top = decision
+                    .per_class
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, c)| **c)
+                    .map(|(i, _)| data.classes[i].clone())
+                    .unwrap_or_default();
+                self.emit(Update::Warning {
+                    message: format!(
+                        "round {round}: pseudo-labels collapsing: {populated}/{k} classes accepted, `{top}` takes {:.0}%",
+                        max as f64 * 100.0 / accepted as f64
+                    ),
+                });
+            }
+        }
+        self.last_pseudo = Some((accepted, decision.accepted_accuracy));
+        let pool_size = eligible.iter().filter(|e| **e).count();
+        self.emit(Update::PseudoLabels(PseudoRound {
+            round,
+            threshold: self.state.threshold,
+            pseudo_weight: self.state.pseudo_weight,
+            pool_size,
+            accepted,
+            newly_accepted,
+            dropped,
+            accepted_per_class: decision.per_class,
+            hist_accepted: decision.hist_accepted,
+            hist_rejected: decision.hist_rejected,
+            accepted_accuracy: decision.accepted_accuracy,
+            predictions: Arc::new(predictions),
+        }));
+        Ok(SelectedPseudo {
+            items,
+            newly_accepted,
+        })
+    }
+
+    fn write_pseudo_csv(
+        &self,
+        round: usize,
+        predictions: &[PoolPrediction],
+        eligible: &[bool],
+    ) -> anyhow::Result<()> {
+        let classes = &self.data.classes;
+        let mut out = String::from(
+            "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status\n",
+        );
+        for p in predictions {
+            let (runner, runner_conf) = p
+                .runner_up()
+                .map_or((String::new(), String::new()), |(c, v)| {
+                    (classes[c].clone(), format!("{v:.6}"))
+                });
+            let status = if self.state.manual_labels.iter().any(|(i, _)| *i == p.index) {
+                "manual_label"
+            } else if !eligible[p.index] {
+                "excluded"
+            } else if self.state.forced_pseudo.iter().any(|(i, _)| *i == p.index) {
+                "forced"
+            } else if p.accepted {
+                "accepted"
+            } else {
+                "rejected"
+            };
+            out.push_str(&format!(
+                "{},{},{},{:.6},{},{},{},{}\n",
+                p.index,
+                csv_field(&self.data.pool.files[p.index].display().to_string()),
+                csv_field(&classes[p.predicted()]),
+                p.confidence(),
+                csv_field(&runner),
+                runner_conf,
+                p.truth.map(|t| csv_field(&classes[t])).unwrap_or_default(),
+                status
+            ));
+        }
+        let name = RunDir::pseudo_labels_name(round);
+        self.run_dir
+            .write(&name, out.as_bytes())
+            .with_context(|| format!("writing {}", self.run_dir.file(&name).display()))
+    }
+
+    fn write_model(&self, name: &str, model: &Cnn) -> anyhow::Result<()> {
+        let bytes = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| anyhow::anyhow!("serializing model: {e}"))?;
+        self.run_dir
+            .write(name, &bytes)
+            .with_context(|| format!("writing {}", self.run_dir.file(name).display()))
+    }
+
+    fn save_checkpoint(&mut self, reason: &str) {
+        let valid = self.model.valid();
+        let result = self.write_model(files::LAST, &valid).and_then(|_| {
+            let bytes = self
+                .optimizer
+                .into_bytes()
+                .map_err(|e| anyhow::anyhow!("serializing optimizer: {e}"))?;
+            self.run_dir
+                .write("last.optim.bpk", &bytes)
+                .context("writing last.optim.bpk")
+        });
+        match result {
+            Ok(()) => {
+                let path = self.run_dir.file(files::LAST).display().to_string();
+                self.emit(Update::Checkpoint {
+                    path,
+                    reason: reason.into(),
+                    global_step: self.global_step,
+                });
+            }
+            Err(e) => self.emit(Update::Warning {
+                message: format!("checkpoint failed: {e:#}"),
+            }),
+        }
+    }
+
+    fn write_run_files(&self) -> anyhow::Result<()> {
+        self.run_dir
+            .write(files::CONFIG, self.cfg.to_toml().as_bytes())
+            .context("writing config.toml")?;
+        let model_info = ModelInfo {
+            model: self.model_config.clone(),
+            classes: self.data.classes.clone(),
+            shape: self.data.shape,
+            device: self.device_name.clone(),
+        };
+        self.run_dir
+            .write_json(files::MODEL, &model_info)
+            .context("writing model.json")?;
+        if !self.data.skipped.is_empty() {
+            let mut csv = String::from("file,reason\n");
+            for s in &self.data.skipped {
+                csv.push_str(&format!(
+                    "{},{}\n",
+                    csv_field(&s.path.display().to_string()),
+                    csv_field(&s.reason)
+                ));
+            }
+            self.run_dir
+                .write(files::SKIPPED, csv.as_bytes())
+                .context("writing skipped_images.csv")?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, stop_reason: String, rounds_completed: usize) -> anyhow::Result<RunSummary> {
+        self.save_checkpoint(if stop_reason == "stopped" { "stop" } else { "last" });
+        self.phase = Phase::Evaluating;
+        let last_valid = self.model.valid();
+        let last_test = self.test_report(&last_valid);
+        let best_model = self.best.model.clone().unwrap_or_else(|| last_valid.clone());
+        if self.best.model.is_none() {
+            self.write_model(files::BEST, &best_model)?;
+        }
+        let best_test = self.test_report(&best_model);
+        let baseline_test = self.baseline_test_from_metrics();
+        let (last_accepted, last_accepted_accuracy) = self.last_pseudo.unwrap_or((0, None));
+        let summary = RunSummary {
+            stop_reason,
+            device: self.device_name.clone(),
+            rounds_completed,
+            global_steps: self.global_step,
+            wall_secs: self.started.elapsed().as_secs_f64(),
+            best_round: self.best.round,
+            best_val_accuracy: self.best.val_accuracy.max(0.0),
+            baseline_test,
+            best_test,
+            last_test,
+            last_accepted,
+            last_accepted_accuracy,
+            final_threshold: self.state.threshold,
+            final_pseudo_weight: self.state.pseudo_weight,
+            skipped_images: self.data.skipped.len(),
+        };
+        self.run_dir
+            .write_json(files::SUMMARY, &summary)
+            .context("writing summary.json")?;
+        self.phase = Phase::Done;
+        self.maybe_progress(0, 0, 0, true);
+        self.emit(Update::Finished(summary.clone()));
+        let _ = self.metrics.sync();
+        let _ = self.events.sync();
+        Ok(summary)
+    }
+
+    /// The supervised-only test score: the first test evaluation (end of warm-up).
+    fn baseline_test_from_metrics(&self) -> Option<EvalReport> {
+        let values = crate::run::read_jsonl(&self.run_dir.file(files::METRICS)).ok()?;
+        values
+            .into_iter()
+            .find(|v| v["type"] == "evaluation" && v["split"] == "test" && v["round"] == 0)
+            .and_then(|v| serde_json::from_value(v["report"].clone()).ok())
+    }
+}
+
+/// What `predict` needs to rebuild a model from a run directory (`model.json`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ModelInfo {
+    /// Architecture.
+    pub model: CnnConfig,
+    /// Class names in label order.
+    pub classes: Vec<String>,
+    /// Input shape.
+    pub shape: crate::data::ImageShape,
+    /// Device it was trained on.
+    pub device: String,
+}
+
+struct SelectedPseudo {
+    items: Vec<Item>,
+    newly_accepted: usize,
+}
+
+fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    let mut adam = AdamConfig::new();
+    if cfg.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
+    }
+    adam.init()
+}
+
+/// The same device without autodiff, for inference.
+fn valid_device(device: &Device) -> Device {
+    device.clone().without_autodiff()
+}
