@@ -62,6 +62,8 @@ pub fn available() -> Vec<DeviceSpec> {
     let mut out = Vec::new();
     #[cfg(feature = "tch")]
     {
+        let gpus = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+        out.extend((0..gpus).map(DeviceSpec::Cuda));
         out.push(DeviceSpec::TchCpu);
     }
     #[cfg(feature = "flex")]
@@ -74,9 +76,6 @@ pub fn resolve(spec: DeviceSpec) -> Result<DeviceSpec, DeviceError> {
     let avail = available();
     let chosen = match spec {
         DeviceSpec::Auto => avail.first().copied(),
-        // CUDA presence is checked by libtorch when the first tensor is created.
-        #[cfg(feature = "tch")]
-        DeviceSpec::Cuda(n) => Some(DeviceSpec::Cuda(n)),
         s => avail.iter().copied().find(|a| *a == s),
     };
     chosen.ok_or_else(|| DeviceError::Unavailable {
