@@ -57,7 +57,8 @@ impl DeviceSpec {
     }
 }
 
-/// Devices this build can use on this machine.
+/// Devices this build can use on this machine, best first.
+#[allow(clippy::vec_init_then_push)]
 pub fn available() -> Vec<DeviceSpec> {
     let mut out = Vec::new();
     #[cfg(feature = "tch")]
@@ -98,7 +99,10 @@ pub fn burn_device(spec: DeviceSpec) -> Device {
         DeviceSpec::TchCpu => Device::libtorch(),
         #[cfg(feature = "tch")]
         DeviceSpec::Cuda(n) => Device::libtorch_cuda(n),
-        other => panic!("device {} is not compiled in; resolve() first", other.name()),
+        other => panic!(
+            "device {} is not compiled in; resolve() first",
+            other.name()
+        ),
     }
 }
 

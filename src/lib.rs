@@ -9,10 +9,10 @@
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
 //! - [`config`]: the effective training configuration (TOML + CLI overrides).
 
-pub mod config;
-pub mod data;
 pub mod bench;
 pub mod cli;
+pub mod config;
+pub mod data;
 pub mod device;
 pub mod headless;
 pub mod metrics;

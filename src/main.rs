@@ -94,7 +94,8 @@ fn import_idx(args: selftrain::cli::ImportIdxArgs) -> anyhow::Result<ExitCode> {
 
 fn predict(args: PredictArgs) -> anyhow::Result<ExitCode> {
     let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
-    let loaded = selftrain::predict::load_model(&args.run_dir, &args.checkpoint, device::burn_device(spec))?;
+    let loaded =
+        selftrain::predict::load_model(&args.run_dir, &args.checkpoint, device::burn_device(spec))?;
     let predictions = selftrain::predict::predict_files(&loaded, &args.images, args.batch_size)?;
     println!("file,class,confidence");
     for p in predictions {

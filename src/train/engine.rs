@@ -311,7 +311,8 @@ impl<'p> Trainer<'p> {
             let labeled = self.labeled_items();
             for epoch in 1..=self.cfg.epochs_per_round {
                 self.epoch = epoch;
-                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round) {
+                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round)
+                {
                     return Ok(Err((i, completed)));
                 }
                 self.end_of_epoch(epoch == self.cfg.epochs_per_round)?;
@@ -402,7 +403,11 @@ impl<'p> Trainer<'p> {
             let lambda = if self.round == 0 {
                 0.0
             } else {
-                ramped_weight(self.state.pseudo_weight, self.round, self.cfg.pseudo_ramp_rounds)
+                ramped_weight(
+                    self.state.pseudo_weight,
+                    self.round,
+                    self.cfg.pseudo_ramp_rounds,
+                )
             };
             let model = self.model.clone();
             let (model, losses) = train_step(
@@ -438,8 +443,15 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn maybe_progress(&mut self, step: usize, total_steps: usize, total_epochs: usize, force: bool) {
-        if !force && self.last_progress.elapsed() < Duration::from_millis(100) && step < total_steps {
+    fn maybe_progress(
+        &mut self,
+        step: usize,
+        total_steps: usize,
+        total_epochs: usize,
+        force: bool,
+    ) {
+        if !force && self.last_progress.elapsed() < Duration::from_millis(100) && step < total_steps
+        {
             return;
         }
         self.last_progress = Instant::now();
@@ -504,7 +516,9 @@ impl<'p> Trainer<'p> {
         if result.is_ok()
             && matches!(
                 control,
-                Control::AcceptSample { .. } | Control::LabelSample { .. } | Control::ExcludeSample { .. }
+                Control::AcceptSample { .. }
+                    | Control::LabelSample { .. }
+                    | Control::ExcludeSample { .. }
             )
         {
             self.user_actions_since_round += 1;
@@ -636,7 +650,13 @@ impl<'p> Trainer<'p> {
             prior: data.train.class_counts(k),
             balance_slack: self.cfg.balance_slack,
         };
-        let decision = decide(&mut predictions, &eligible, &self.state.forced_pseudo, &rule, k);
+        let decision = decide(
+            &mut predictions,
+            &eligible,
+            &self.state.forced_pseudo,
+            &rule,
+            k,
+        );
         let accepted_now: Vec<bool> = decision.labels.iter().map(Option::is_some).collect();
         let newly_accepted = accepted_now
             .iter()
@@ -816,12 +836,24 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn finish(&mut self, stop_reason: String, rounds_completed: usize) -> anyhow::Result<RunSummary> {
-        self.save_checkpoint(if stop_reason == "stopped" { "stop" } else { "last" });
+    fn finish(
+        &mut self,
+        stop_reason: String,
+        rounds_completed: usize,
+    ) -> anyhow::Result<RunSummary> {
+        self.save_checkpoint(if stop_reason == "stopped" {
+            "stop"
+        } else {
+            "last"
+        });
         self.phase = Phase::Evaluating;
         let last_valid = self.model.valid();
         let last_test = self.test_report(&last_valid);
-        let best_model = self.best.model.clone().unwrap_or_else(|| last_valid.clone());
+        let best_model = self
+            .best
+            .model
+            .clone()
+            .unwrap_or_else(|| last_valid.clone());
         if self.best.model.is_none() {
             self.write_model(files::BEST, &best_model)?;
         }
