@@ -88,8 +88,9 @@ pub struct TrainConfig {
     pub dropout: f64,
     /// Bad images: `skip` (warn, count, list) or `fail`.
     pub on_bad_image: crate::data::BadImagePolicy,
-    /// Rejected samples kept per round in updates for inspection (0 = all).
-    pub max_rejected_listed: usize,
+    /// Seconds between periodic resumable checkpoints at epoch ends (round starts always
+    /// checkpoint; 0 = every epoch).
+    pub checkpoint_every_secs: f64,
 }
 
 impl Default for TrainConfig {
@@ -123,7 +124,7 @@ impl Default for TrainConfig {
             class_weights: None,
             dropout: 0.3,
             on_bad_image: crate::data::BadImagePolicy::Skip,
-            max_rejected_listed: 0,
+            checkpoint_every_secs: 30.0,
         }
     }
 }
@@ -211,6 +212,12 @@ impl TrainConfig {
             return Err(invalid(
                 "weight_decay",
                 format!("must be >= 0, got {}", self.weight_decay),
+            ));
+        }
+        if !(self.checkpoint_every_secs.is_finite() && self.checkpoint_every_secs >= 0.0) {
+            return Err(invalid(
+                "checkpoint_every_secs",
+                format!("must be >= 0, got {}", self.checkpoint_every_secs),
             ));
         }
         if self.batch_size == 0 {

@@ -10,7 +10,7 @@ use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
 use selftrain::headless::{HeadlessOptions, run_headless};
 use selftrain::run::RunDir;
-use selftrain::train::engine::{EngineInputs, spawn};
+use selftrain::train::engine::{EngineInputs, ResumeState, spawn_with};
 use selftrain::train::{Control, prepare::prepare};
 
 /// Exit code of a run stopped by the user or a signal (after saving a checkpoint).
@@ -35,17 +35,35 @@ fn main() -> ExitCode {
 }
 
 fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
-    let cfg = args.to_config()?;
+    let resume = args.resume_config()?;
+    let cfg = match &resume {
+        Some((cfg, _)) => cfg.clone(),
+        None => args.to_config()?,
+    };
     let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    let (run_dir, state) = match &resume {
+        Some((_, dir)) => {
+            let run_dir = RunDir::open(dir)?;
+            let state = ResumeState::load(&run_dir)?;
+            (run_dir, Some(state))
+        }
+        None => (
+            RunDir::create(&cfg.runs_dir).with_context(|| {
+                format!("creating a run directory in {}", cfg.runs_dir.display())
+            })?,
+            None,
+        ),
+    };
     let data = prepare(&cfg)?;
-    let run_dir = RunDir::create(&cfg.runs_dir)
-        .with_context(|| format!("creating a run directory in {}", cfg.runs_dir.display()))?;
-    let handle = spawn(EngineInputs {
-        config: cfg,
-        data,
-        device: spec,
-        run_dir,
-    });
+    let handle = spawn_with(
+        EngineInputs {
+            config: cfg,
+            data,
+            device: spec,
+            run_dir,
+        },
+        state,
+    );
     // Ctrl-C / SIGTERM: ask the trainer to stop (it finishes the batch and saves a checkpoint);
     // a second signal exits at once.
     let controls = handle.controls.clone();
