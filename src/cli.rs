@@ -34,6 +34,32 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training/inference throughput and peak memory of the CNN on random data.
     Bench(BenchArgs),
+    /// Open the dashboard read-only on a run directory (finished, or still running: followed).
+    View(ViewArgs),
+    /// Measure what the dashboard costs: the same run headless and with the dashboard drawing
+    /// into a pseudo-terminal, alternately; prints both training throughputs side by side.
+    BenchDashboard(BenchDashboardArgs),
+}
+
+/// Flags of `view`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Run directory (holds metrics.jsonl).
+    pub run_dir: PathBuf,
+}
+
+/// Flags of `bench-dashboard` (the training flags choose the run; keep it short).
+#[derive(Debug, Args)]
+pub struct BenchDashboardArgs {
+    /// Runs of each kind (alternating); medians are compared.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Pseudo-terminal size as COLSxROWS.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub terminal: [usize; 2],
+    /// Training flags.
+    #[command(flatten)]
+    pub train: TrainArgs,
 }
 
 /// Import subcommands.
@@ -253,10 +279,31 @@ impl TrainArgs {
             )*};
         }
         set!(
-            data, runs_dir, device, model, threshold, pseudo_weight, acceptance, balance_slack,
-            pseudo_ramp_rounds, min_labeled_share, reinit_each_round, learning_rate, weight_decay,
-            batch_size, warmup_epochs, epochs_per_round, rounds, patience, seed, augment_shift, hflip,
-            val_fraction, class_weighting, dropout, on_bad_image
+            data,
+            runs_dir,
+            device,
+            model,
+            threshold,
+            pseudo_weight,
+            acceptance,
+            balance_slack,
+            pseudo_ramp_rounds,
+            min_labeled_share,
+            reinit_each_round,
+            learning_rate,
+            weight_decay,
+            batch_size,
+            warmup_epochs,
+            epochs_per_round,
+            rounds,
+            patience,
+            seed,
+            augment_shift,
+            hflip,
+            val_fraction,
+            class_weighting,
+            dropout,
+            on_bad_image
         );
         if self.channels.is_some() {
             cfg.channels = self.channels;
@@ -279,7 +326,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
         std::fs::write(&file, "threshold = 0.7\nrounds = 9\n").unwrap();
-        let cli = Cli::parse_from(["selftrain", "--config", file.to_str().unwrap(), "--rounds", "2"]);
+        let cli = Cli::parse_from([
+            "selftrain",
+            "--config",
+            file.to_str().unwrap(),
+            "--rounds",
+            "2",
+        ]);
         let cfg = cli.train.to_config().unwrap();
         assert_eq!(cfg.threshold, 0.7);
         assert_eq!(cfg.rounds, 2);
@@ -289,7 +342,9 @@ mod tests {
     #[test]
     fn bad_flag_value_names_the_field() {
         let cli = Cli::parse_from(["selftrain", "train", "--threshold", "1.2"]);
-        let Some(Command::Train(args)) = cli.command else { panic!() };
+        let Some(Command::Train(args)) = cli.command else {
+            panic!()
+        };
         let err = args.to_config().unwrap_err().to_string();
         assert!(err.contains("threshold"), "{err}");
     }

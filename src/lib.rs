@@ -7,12 +7,13 @@
 //!   control/update channel protocol that front-ends use;
 //! - [`metrics`]: confusion matrices, precision/recall/F1, confidence histograms;
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
-//! - [`config`]: the effective training configuration (TOML + CLI overrides).
+//! - [`config`]: the effective training configuration (TOML + CLI overrides);
+//! - [`tui`]: the live terminal dashboard and the read-only run viewer.
 
-pub mod config;
-pub mod data;
 pub mod bench;
 pub mod cli;
+pub mod config;
+pub mod data;
 pub mod device;
 pub mod headless;
 pub mod metrics;
@@ -20,3 +21,4 @@ pub mod model;
 pub mod predict;
 pub mod run;
 pub mod train;
+pub mod tui;
