@@ -70,7 +70,19 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
     let pseudo = vec![false; b];
     let weights = vec![1.0; opts.num_classes];
     let mut step = |model: crate::model::Cnn| {
-        train_step(model, &mut optimizer, &pixels, s, &targets, &pseudo, &weights, 1.0, 1e-3, &device).0
+        train_step(
+            model,
+            &mut optimizer,
+            &pixels,
+            s,
+            &targets,
+            &pseudo,
+            &weights,
+            1.0,
+            1e-3,
+            &device,
+        )
+        .0
     };
     for _ in 0..3 {
         model = step(model);

@@ -222,8 +222,7 @@ impl TrainConfig {
                 format!("must be >= 1, got {}", self.balance_slack),
             ));
         }
-        if !(self.min_labeled_share.is_finite() && (0.0..=1.0).contains(&self.min_labeled_share))
-        {
+        if !(self.min_labeled_share.is_finite() && (0.0..=1.0).contains(&self.min_labeled_share)) {
             return Err(invalid(
                 "min_labeled_share",
                 format!("must be within [0, 1], got {}", self.min_labeled_share),
@@ -315,7 +314,9 @@ mod tests {
 
     #[test]
     fn unknown_field_is_an_error() {
-        let err = TrainConfig::from_toml_str("treshold = 0.5").unwrap_err().to_string();
+        let err = TrainConfig::from_toml_str("treshold = 0.5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("treshold"), "{err}");
     }
 }

@@ -57,11 +57,14 @@ impl DeviceSpec {
     }
 }
 
-/// Devices this build can use on this machine.
+/// Devices this build can use on this machine, best first.
+#[allow(clippy::vec_init_then_push)]
 pub fn available() -> Vec<DeviceSpec> {
     let mut out = Vec::new();
     #[cfg(feature = "tch")]
     {
+        let gpus = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+        out.extend((0..gpus).map(DeviceSpec::Cuda));
         out.push(DeviceSpec::TchCpu);
     }
     #[cfg(feature = "flex")]
@@ -74,9 +77,6 @@ pub fn resolve(spec: DeviceSpec) -> Result<DeviceSpec, DeviceError> {
     let avail = available();
     let chosen = match spec {
         DeviceSpec::Auto => avail.first().copied(),
-        // CUDA presence is checked by libtorch when the first tensor is created.
-        #[cfg(feature = "tch")]
-        DeviceSpec::Cuda(n) => Some(DeviceSpec::Cuda(n)),
         s => avail.iter().copied().find(|a| *a == s),
     };
     chosen.ok_or_else(|| DeviceError::Unavailable {
@@ -99,7 +99,10 @@ pub fn burn_device(spec: DeviceSpec) -> Device {
         DeviceSpec::TchCpu => Device::libtorch(),
         #[cfg(feature = "tch")]
         DeviceSpec::Cuda(n) => Device::libtorch_cuda(n),
-        other => panic!("device {} is not compiled in; resolve() first", other.name()),
+        other => panic!(
+            "device {} is not compiled in; resolve() first",
+            other.name()
+        ),
     }
 }
 

@@ -5,8 +5,8 @@ use std::io::Write;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::train::engine::EngineHandle;
-use crate::train::events::{Split, Update};
 use crate::train::events::RunSummary;
+use crate::train::events::{Split, Update};
 
 /// How the headless front-end prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,10 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% eta {eta} {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% eta {eta} {msg}",
+        )
+        .expect("valid template"),
     );
     let stdout = std::io::stdout();
     let mut classes: Vec<String> = Vec::new();
@@ -113,7 +115,10 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
                 );
             }
             Update::ControlApplied(c) => {
-                say(&bar, format!("control {:?} applied at step {}", c.control, c.global_step));
+                say(
+                    &bar,
+                    format!("control {:?} applied at step {}", c.control, c.global_step),
+                );
             }
             Update::Warning { message } => say(&bar, format!("warning: {message}")),
             Update::Finished(s) => {

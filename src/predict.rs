@@ -25,8 +25,12 @@ pub struct LoadedModel {
 /// Loads `model.json` and a checkpoint (`best.bpk` by default) from a run directory.
 pub fn load_model(run_dir: &Path, checkpoint: &str, device: Device) -> anyhow::Result<LoadedModel> {
     let info_path = run_dir.join(files::MODEL);
-    let text = std::fs::read_to_string(&info_path)
-        .with_context(|| format!("{}: cannot read (is this a run directory?)", info_path.display()))?;
+    let text = std::fs::read_to_string(&info_path).with_context(|| {
+        format!(
+            "{}: cannot read (is this a run directory?)",
+            info_path.display()
+        )
+    })?;
     let info: ModelInfo = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid model description", info_path.display()))?;
     let ckpt = run_dir.join(checkpoint);
@@ -69,7 +73,14 @@ pub fn predict_files(
         pixels.extend_from_slice(&img);
     }
     let k = loaded.info.classes.len();
-    let probs = predict_pixels(&loaded.model, &pixels, paths.len(), shape, batch_size, &loaded.device);
+    let probs = predict_pixels(
+        &loaded.model,
+        &pixels,
+        paths.len(),
+        shape,
+        batch_size,
+        &loaded.device,
+    );
     Ok(probs
         .chunks(k)
         .zip(paths)

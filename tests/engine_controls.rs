@@ -8,10 +8,10 @@ use selftrain::config::TrainConfig;
 use selftrain::data::{ImageSet, ImageShape};
 use selftrain::device::{DeviceSpec, resolve};
 use selftrain::run::RunDir;
+use selftrain::train::Control;
 use selftrain::train::engine::{EngineInputs, spawn};
 use selftrain::train::events::Update;
 use selftrain::train::prepare::PreparedData;
-use selftrain::train::Control;
 
 const SHAPE: ImageShape = ImageShape {
     channels: 1,
@@ -60,7 +60,9 @@ fn next_matching(
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let u = rx.recv_timeout(left).expect("expected update did not arrive in time");
+        let u = rx
+            .recv_timeout(left)
+            .expect("expected update did not arrive in time");
         if pred(&u) {
             return u;
         }
@@ -88,9 +90,13 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
     });
     let rx = handle.updates.clone();
     // Wait until training is under way, then pause.
-    next_matching(&rx, Duration::from_secs(60), |u| matches!(u, Update::Loss(_)));
+    next_matching(&rx, Duration::from_secs(60), |u| {
+        matches!(u, Update::Loss(_))
+    });
     handle.controls.send(Control::Pause).unwrap();
-    let paused_at = match next_matching(&rx, Duration::from_secs(30), |u| matches!(u, Update::ControlApplied(_))) {
+    let paused_at = match next_matching(&rx, Duration::from_secs(30), |u| {
+        matches!(u, Update::ControlApplied(_))
+    }) {
         Update::ControlApplied(a) => {
             assert_eq!(a.control, Control::Pause);
             a.global_step
@@ -99,9 +105,18 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
     };
     // While paused no step is taken; controls are still applied.
     std::thread::sleep(Duration::from_millis(400));
-    handle.controls.send(Control::SetThreshold { value: 0.5 }).unwrap();
-    handle.controls.send(Control::SetPseudoWeight { value: 0.25 }).unwrap();
-    handle.controls.send(Control::SetThreshold { value: 7.0 }).unwrap(); // refused
+    handle
+        .controls
+        .send(Control::SetThreshold { value: 0.5 })
+        .unwrap();
+    handle
+        .controls
+        .send(Control::SetPseudoWeight { value: 0.25 })
+        .unwrap();
+    handle
+        .controls
+        .send(Control::SetThreshold { value: 7.0 })
+        .unwrap(); // refused
     handle.controls.send(Control::SaveCheckpoint).unwrap();
     let mut acks = Vec::new();
     while acks.len() < 4 {
@@ -118,9 +133,11 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
     assert_eq!(acks[1].control, Control::SetPseudoWeight { value: 0.25 });
     assert!(acks[2].error.as_deref().unwrap().contains("threshold"));
     assert_eq!(acks[3].control, Control::SaveCheckpoint);
-    next_matching(&rx, Duration::from_secs(30), |u| {
-        matches!(u, Update::Checkpoint { reason, .. } if reason == "requested")
-    });
+    next_matching(
+        &rx,
+        Duration::from_secs(30),
+        |u| matches!(u, Update::Checkpoint { reason, .. } if reason == "requested"),
+    );
     assert!(run_dir.file("last.bpk").exists());
 
     handle.controls.send(Control::Resume).unwrap();
@@ -132,19 +149,40 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
         other => panic!("{other:?}"),
     };
     assert_eq!(summary.stop_reason, "stopped");
-    assert_eq!(summary.final_threshold, 0.5, "the refused value must not apply");
+    assert_eq!(
+        summary.final_threshold, 0.5,
+        "the refused value must not apply"
+    );
     assert_eq!(summary.final_pseudo_weight, 0.25);
     handle.thread.join().unwrap().unwrap();
 
     // events.jsonl holds every control, in order, with its step.
     let text = std::fs::read_to_string(run_dir.file("events.jsonl")).unwrap();
-    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e["control"]["kind"].as_str().unwrap()).collect();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["control"]["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(
         kinds,
-        ["pause", "set_threshold", "set_pseudo_weight", "set_threshold", "save_checkpoint", "resume", "stop"]
+        [
+            "pause",
+            "set_threshold",
+            "set_pseudo_weight",
+            "set_threshold",
+            "save_checkpoint",
+            "resume",
+            "stop"
+        ]
     );
-    assert!(events.iter().all(|e| e["global_step"].as_u64().unwrap() >= paused_at));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["global_step"].as_u64().unwrap() >= paused_at)
+    );
     assert!(run_dir.file("summary.json").exists());
     std::fs::remove_dir_all(&runs).unwrap();
 }
@@ -170,21 +208,39 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
         device: resolve(DeviceSpec::Auto).unwrap(),
         run_dir: run_dir.clone(),
     });
-    handle.controls.send(Control::SetThreshold { value: 0.4 }).unwrap();
+    handle
+        .controls
+        .send(Control::SetThreshold { value: 0.4 })
+        .unwrap();
     let rx = handle.updates.clone();
-    let round = match next_matching(&rx, Duration::from_secs(120), |u| matches!(u, Update::PseudoLabels(_))) {
+    let round = match next_matching(&rx, Duration::from_secs(120), |u| {
+        matches!(u, Update::PseudoLabels(_))
+    }) {
         Update::PseudoLabels(p) => p,
         _ => unreachable!(),
     };
     assert_eq!(round.threshold, 0.4);
     assert!(round.accepted > 0, "{round:?}");
     assert_eq!(round.predictions.len(), 90);
-    assert!(round.predictions.iter().filter(|p| p.accepted).all(|p| p.confidence() >= 0.4));
+    assert!(
+        round
+            .predictions
+            .iter()
+            .filter(|p| p.accepted)
+            .all(|p| p.confidence() >= 0.4)
+    );
     let rejected = round.rejected();
-    assert!(rejected.windows(2).all(|w| w[0].confidence() >= w[1].confidence()));
+    assert!(
+        rejected
+            .windows(2)
+            .all(|w| w[0].confidence() >= w[1].confidence())
+    );
     let summary = handle.thread.join().unwrap().unwrap();
     let best = summary.best_test.expect("test split evaluated");
-    assert!(best.accuracy > 0.6, "synthetic bars should be learnable: {best:?}");
+    assert!(
+        best.accuracy > 0.6,
+        "synthetic bars should be learnable: {best:?}"
+    );
     assert!(run_dir.file("pseudo_labels_round_001.csv").exists());
     std::fs::remove_dir_all(&runs).unwrap();
 }

@@ -64,7 +64,10 @@ impl Augment {
         let (h, w) = (shape.height as isize, shape.width as isize);
         let (dx, dy) = if self.max_shift > 0 {
             let s = self.max_shift as isize;
-            (rng.random_range(-s as i64..=s as i64) as isize, rng.random_range(-s as i64..=s as i64) as isize)
+            (
+                rng.random_range(-s as i64..=s as i64) as isize,
+                rng.random_range(-s as i64..=s as i64) as isize,
+            )
         } else {
             (0, 0)
         };

@@ -459,15 +459,10 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
             width,
         })?;
     }
-
-    let mut skipped = Vec::new();
-    let stray_files = |files: Vec<PathBuf>, split: &str, skipped: &mut Vec<SkippedFile>| {
-        for f in files {
-            skipped.push(SkippedFile {
-                path: relative(root, &f),
-                reason: format!("not inside a class folder of {split}/"),
-            });
-        }
+    let mut loader = Loader {
+        root,
+        policy: opts.on_bad_image,
+        skipped: Vec::new(),
     };
 
     // train/
@@ -478,7 +473,7 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
         Ok(_) => {}
     }
     let (train_classes, stray) = list_classes(&train_dir)?;
-    stray_files(stray, "train", &mut skipped);
+    loader.stray(stray, "train");
     if train_classes.is_empty() {
         return Err(DataError::NoClasses(train_dir));
     }
@@ -486,8 +481,7 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
         return Err(DataError::EmptyClass(dir.clone()));
     }
     let classes: Vec<String> = train_classes.iter().map(|(n, _, _)| n.clone()).collect();
-    let class_index = |name: &str| classes.binary_search_by(|c| c.as_str().cmp(name)).ok();
-
+    let class_files: Vec<usize> = train_classes.iter().map(|(_, _, f)| f.len()).collect();
     let mut entries = Vec::new();
     for (label, (_, _, files)) in train_classes.into_iter().enumerate() {
         entries.extend(files.into_iter().map(|path| Entry {
@@ -497,190 +491,44 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
         }));
     }
 
-    // val/ and test/
-    let mut present =
-        |name: &str, split: Split, entries: &mut Vec<Entry>| -> Result<bool, DataError> {
-            let dir = root.join(name);
-            match fs::metadata(&dir) {
-                Err(_) => return Ok(false),
-                Ok(m) if !m.is_dir() => return Err(DataError::NotADirectory(dir)),
-                Ok(_) => {}
-            }
-            let (split_classes, stray) = list_classes(&dir)?;
-            stray_files(stray, name, &mut skipped);
-            for (class, class_dir, files) in split_classes {
-                let Some(label) = class_index(&class) else {
-                    return Err(DataError::UnknownClass {
-                        split: name.to_string(),
-                        class,
-                        dir: class_dir,
-                        known: classes.clone(),
-                    });
-                };
-                entries.extend(files.into_iter().map(|path| Entry {
-                    path,
-                    split,
-                    label: Some(label),
-                }));
-            }
-            Ok(true)
-        };
-    let has_val = present("val", Split::Val, &mut entries)?;
-    let has_test = present("test", Split::Test, &mut entries)?;
-
-    // unlabeled/
-    let unlabeled_dir = root.join("unlabeled");
-    match fs::metadata(&unlabeled_dir) {
-        Ok(m) if m.is_dir() => {
-            let (dirs, files) = read_dir_sorted(&unlabeled_dir)?;
-            let mut all: Vec<(PathBuf, bool)> = files
-                .into_iter()
-                .map(|f| (f, false))
-                .chain(dirs.into_iter().map(|d| (d, true)))
-                .collect();
-            all.sort();
-            for (path, is_dir) in all {
-                if is_dir {
-                    let truth = class_index(&dir_name(&path));
-                    let mut files = Vec::new();
-                    walk_files(&path, 1, &mut files)?;
-                    entries.extend(files.into_iter().map(|path| Entry {
-                        path,
-                        split: Split::Unlabeled,
-                        label: truth,
-                    }));
-                } else {
-                    entries.push(Entry {
-                        path,
-                        split: Split::Unlabeled,
-                        label: None,
-                    });
-                }
-            }
-        }
-        Ok(_) => return Err(DataError::NotADirectory(unlabeled_dir)),
-        Err(_) => {}
-    }
-
-    // Decides what to do with a problem file: record it, or stop.
-    let policy = opts.on_bad_image;
-    let handle = |path: &Path, problem: Problem, skipped: &mut Vec<SkippedFile>| match problem {
-        Problem::Io(source) => Err(DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Problem::Bad(reason) => match policy {
-            BadImagePolicy::Fail => Err(DataError::Decode {
-                path: path.to_path_buf(),
-                reason,
-            }),
-            BadImagePolicy::Skip => {
-                skipped.push(SkippedFile {
-                    path: relative(root, path),
-                    reason,
-                });
-                Ok(())
-            }
-        },
-    };
+    // val/, test/ and unlabeled/
+    let has_val = loader.labelled_split("val", Split::Val, &classes, &mut entries)?;
+    let has_test = loader.labelled_split("test", Split::Test, &classes, &mut entries)?;
+    loader.unlabeled(&classes, &mut entries)?;
 
     // Pass 1, only when something is automatic: sizes (and colour, which needs the pixels).
-    if opts.channels.is_none() || opts.size.is_none() {
-        let need_pixels = opts.channels.is_none();
-        let probes: Vec<Result<((usize, usize), bool), Problem>> = entries
-            .par_iter()
-            .map(|e| {
-                if need_pixels {
-                    decode_file(&e.path).map(|img| {
-                        (
-                            (img.height() as usize, img.width() as usize),
-                            has_colour(&img),
-                        )
-                    })
-                } else {
-                    file_dimensions(&e.path).map(|dims| (dims, false))
-                }
-            })
-            .collect();
-        let mut kept = Vec::with_capacity(entries.len());
-        let mut sizes = std::collections::BTreeSet::new();
-        let mut colour = false;
-        for (entry, probe) in entries.into_iter().zip(probes) {
-            match probe {
-                Ok((dims, c)) => {
-                    sizes.insert(dims);
-                    colour |= c;
-                    kept.push(entry);
-                }
-                Err(problem) => handle(&entry.path, problem, &mut skipped)?,
-            }
-        }
+    let shape = if opts.channels.is_none() || opts.size.is_none() {
+        let (kept, sizes, colour) = loader.probe(entries, opts.channels.is_none())?;
         entries = kept;
-        let shape = resolve_shape(opts, &sizes, colour);
-        return finish(
-            opts, classes, shape, entries, skipped, has_val, has_test, &handle,
-        );
-    }
-    let (height, width) = opts.size.unwrap_or(DEFAULT_SIZE);
-    let shape = ImageShape {
-        channels: opts.channels.unwrap_or(1),
-        height,
-        width,
-    };
-    finish(
-        opts, classes, shape, entries, skipped, has_val, has_test, &handle,
-    )
-}
-
-fn resolve_shape(
-    opts: &DatasetOptions,
-    sizes: &std::collections::BTreeSet<(usize, usize)>,
-    colour: bool,
-) -> ImageShape {
-    let (height, width) = opts.size.unwrap_or_else(|| {
-        if sizes.len() == 1 {
-            sizes.iter().next().copied().unwrap_or(DEFAULT_SIZE)
-        } else {
-            DEFAULT_SIZE
+        let data_size = match sizes.as_slice() {
+            [only] => *only,
+            _ => DEFAULT_SIZE,
+        };
+        let (height, width) = opts.size.unwrap_or(data_size);
+        ImageShape {
+            channels: opts.channels.unwrap_or(if colour { 3 } else { 1 }),
+            height,
+            width,
         }
-    });
-    let channels = opts.channels.unwrap_or(if colour { 3 } else { 1 });
-    ImageShape {
-        channels,
-        height,
-        width,
-    }
-}
+    } else {
+        let (height, width) = opts.size.unwrap_or(DEFAULT_SIZE);
+        ImageShape {
+            channels: opts.channels.unwrap_or(1),
+            height,
+            width,
+        }
+    };
 
-/// Pass 2: decodes every entry at `shape` and assembles the splits.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    opts: &DatasetOptions,
-    classes: Vec<String>,
-    shape: ImageShape,
-    entries: Vec<Entry>,
-    mut skipped: Vec<SkippedFile>,
-    has_val: bool,
-    has_test: bool,
-    handle: &dyn Fn(&Path, Problem, &mut Vec<SkippedFile>) -> Result<(), DataError>,
-) -> Result<LoadedDataset, DataError> {
-    let root = &opts.root;
+    // Pass 2: decode at the final shape.
     let decoded: Vec<Result<Vec<u8>, Problem>> = entries
         .par_iter()
         .map(|e| decode_file(&e.path).map(|img| to_chw(&img, shape)))
         .collect();
-
     let mut train = ImageSet::empty(shape);
     let mut val = ImageSet::empty(shape);
     let mut test = ImageSet::empty(shape);
     let mut unlabeled = ImageSet::empty(shape);
-    let mut tried = vec![0usize; classes.len()];
     for (entry, pixels) in entries.into_iter().zip(decoded) {
-        if entry.split == Split::Train
-            && let Some(l) = entry.label
-        {
-            tried[l] += 1;
-        }
         match pixels {
             Ok(pixels) => {
                 let set = match entry.split {
@@ -691,16 +539,17 @@ fn finish(
                 };
                 set.push(&pixels, entry.label, relative(root, &entry.path));
             }
-            Err(problem) => handle(&entry.path, problem, &mut skipped)?,
+            Err(problem) => loader.problem(&entry.path, problem)?,
         }
     }
     let counts = train.class_counts(classes.len());
     if let Some(class) = (0..classes.len()).find(|&c| counts[c] == 0) {
         return Err(DataError::NoUsableImage {
             dir: root.join("train").join(&classes[class]),
-            count: tried[class],
+            count: class_files[class],
         });
     }
+    let mut skipped = loader.skipped;
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(LoadedDataset {
         root: root.clone(),
@@ -712,6 +561,165 @@ fn finish(
         unlabeled,
         skipped,
     })
+}
+
+/// `(height, width)` pairs seen among the probed images, sorted and without repeats.
+type Sizes = Vec<(usize, usize)>;
+
+/// What pass 1 learns about one image: `(height, width)` and whether it has colour.
+type Probe = Result<((usize, usize), bool), Problem>;
+
+/// Loading state: the root, the bad-image policy and the files left out so far.
+struct Loader<'a> {
+    root: &'a Path,
+    policy: BadImagePolicy,
+    skipped: Vec<SkippedFile>,
+}
+
+impl Loader<'_> {
+    /// Records stray files lying directly in a labelled split folder.
+    fn stray(&mut self, files: Vec<PathBuf>, split: &str) {
+        for f in files {
+            self.skipped.push(SkippedFile {
+                path: relative(self.root, &f),
+                reason: format!("not inside a class folder of {split}/"),
+            });
+        }
+    }
+
+    /// Records a problem file (policy `Skip`) or turns it into an error.
+    fn problem(&mut self, path: &Path, problem: Problem) -> Result<(), DataError> {
+        match problem {
+            Problem::Io(source) => Err(DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            }),
+            Problem::Bad(reason) => match self.policy {
+                BadImagePolicy::Fail => Err(DataError::Decode {
+                    path: path.to_path_buf(),
+                    reason,
+                }),
+                BadImagePolicy::Skip => {
+                    self.skipped.push(SkippedFile {
+                        path: relative(self.root, path),
+                        reason,
+                    });
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Lists `ROOT/name/<class>/**` into `entries`; `false` when the folder does not exist.
+    fn labelled_split(
+        &mut self,
+        name: &str,
+        split: Split,
+        classes: &[String],
+        entries: &mut Vec<Entry>,
+    ) -> Result<bool, DataError> {
+        let dir = self.root.join(name);
+        match fs::metadata(&dir) {
+            Err(_) => return Ok(false),
+            Ok(m) if !m.is_dir() => return Err(DataError::NotADirectory(dir)),
+            Ok(_) => {}
+        }
+        let (split_classes, stray) = list_classes(&dir)?;
+        self.stray(stray, name);
+        for (class, class_dir, files) in split_classes {
+            let Some(label) = class_index(classes, &class) else {
+                return Err(DataError::UnknownClass {
+                    split: name.to_string(),
+                    class,
+                    dir: class_dir,
+                    known: classes.to_vec(),
+                });
+            };
+            entries.extend(files.into_iter().map(|path| Entry {
+                path,
+                split,
+                label: Some(label),
+            }));
+        }
+        Ok(true)
+    }
+
+    /// Lists `ROOT/unlabeled/**` into `entries`, with hidden truth from class subfolders.
+    fn unlabeled(&mut self, classes: &[String], entries: &mut Vec<Entry>) -> Result<(), DataError> {
+        let dir = self.root.join("unlabeled");
+        match fs::metadata(&dir) {
+            Err(_) => return Ok(()),
+            Ok(m) if !m.is_dir() => return Err(DataError::NotADirectory(dir)),
+            Ok(_) => {}
+        }
+        let (dirs, files) = read_dir_sorted(&dir)?;
+        let mut all: Vec<(PathBuf, bool)> = files
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(dirs.into_iter().map(|d| (d, true)))
+            .collect();
+        all.sort();
+        for (path, is_dir) in all {
+            if is_dir {
+                let truth = class_index(classes, &dir_name(&path));
+                let mut files = Vec::new();
+                walk_files(&path, 1, &mut files)?;
+                entries.extend(files.into_iter().map(|path| Entry {
+                    path,
+                    split: Split::Unlabeled,
+                    label: truth,
+                }));
+            } else {
+                entries.push(Entry {
+                    path,
+                    split: Split::Unlabeled,
+                    label: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass 1: sizes of all images (header only unless `colour` is wanted, which needs the
+    /// pixels). Returns the entries that passed, the distinct sizes and whether any has colour.
+    fn probe(
+        &mut self,
+        entries: Vec<Entry>,
+        colour: bool,
+    ) -> Result<(Vec<Entry>, Sizes, bool), DataError> {
+        let probes: Vec<Probe> = entries
+            .par_iter()
+            .map(|e| {
+                if colour {
+                    decode_file(&e.path).map(|img| {
+                        let dims = (img.height() as usize, img.width() as usize);
+                        (dims, has_colour(&img))
+                    })
+                } else {
+                    file_dimensions(&e.path).map(|dims| (dims, false))
+                }
+            })
+            .collect();
+        let mut kept = Vec::with_capacity(entries.len());
+        let mut sizes = std::collections::BTreeSet::new();
+        let mut any_colour = false;
+        for (entry, probe) in entries.into_iter().zip(probes) {
+            match probe {
+                Ok((dims, c)) => {
+                    sizes.insert(dims);
+                    any_colour |= c;
+                    kept.push(entry);
+                }
+                Err(problem) => self.problem(&entry.path, problem)?,
+            }
+        }
+        Ok((kept, sizes.into_iter().collect(), any_colour))
+    }
+}
+
+/// Index of class `name` in the sorted class list.
+fn class_index(classes: &[String], name: &str) -> Option<usize> {
+    classes.binary_search_by(|c| c.as_str().cmp(name)).ok()
 }
 
 #[cfg(test)]
@@ -1005,6 +1013,35 @@ mod tests {
         let reason = &ds.skipped[0].reason;
         assert!(reason.to_lowercase().contains("limit"), "{reason}");
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn loads_the_committed_sample_data() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        if !root.join("train").is_dir() {
+            eprintln!("sample-data/ not generated; skipping");
+            return;
+        }
+        let ds = load_dataset(&DatasetOptions::new(&root)).unwrap();
+        assert_eq!(ds.classes.len(), 10);
+        assert_eq!(ds.classes[0], "0-tshirt-top");
+        assert_eq!(ds.classes[9], "9-ankle-boot");
+        assert_eq!(
+            ds.shape,
+            ImageShape {
+                channels: 1,
+                height: 28,
+                width: 28
+            }
+        );
+        assert_eq!(ds.train.class_counts(10), vec![10; 10]);
+        assert_eq!(ds.unlabeled.class_counts(10), vec![200; 10]);
+        assert!(ds.unlabeled.labels.iter().all(Option::is_some));
+        assert_eq!(
+            ds.test.as_ref().map(|t| t.class_counts(10)),
+            Some(vec![50; 10])
+        );
+        assert!(ds.val.is_none() && ds.skipped.is_empty());
     }
 
     #[test]

@@ -141,17 +141,16 @@ fn describe_magic(magic: u32) -> String {
 pub fn parse_idx_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
     let raw = maybe_gunzip(bytes)?;
     let bytes: &[u8] = &raw;
+    if bytes.len() >= 4 && be_u32(bytes, 0) != IMAGES_MAGIC {
+        return Err(IdxError::format(format!(
+            "expected an IDX image file (magic 0x00000803) but found {}",
+            describe_magic(be_u32(bytes, 0))
+        )));
+    }
     if bytes.len() < 16 {
         return Err(IdxError::format(format!(
             "too short for an IDX image header ({} bytes, need 16)",
             bytes.len()
-        )));
-    }
-    let magic = be_u32(bytes, 0);
-    if magic != IMAGES_MAGIC {
-        return Err(IdxError::format(format!(
-            "expected an IDX image file (magic 0x00000803) but found {}",
-            describe_magic(magic)
         )));
     }
     let count = be_u32(bytes, 4) as usize;
@@ -191,17 +190,16 @@ pub fn parse_idx_images(bytes: &[u8]) -> Result<IdxImages, IdxError> {
 pub fn parse_idx_labels(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
     let raw = maybe_gunzip(bytes)?;
     let bytes: &[u8] = &raw;
+    if bytes.len() >= 4 && be_u32(bytes, 0) != LABELS_MAGIC {
+        return Err(IdxError::format(format!(
+            "expected an IDX label file (magic 0x00000801) but found {}",
+            describe_magic(be_u32(bytes, 0))
+        )));
+    }
     if bytes.len() < 8 {
         return Err(IdxError::format(format!(
             "too short for an IDX label header ({} bytes, need 8)",
             bytes.len()
-        )));
-    }
-    let magic = be_u32(bytes, 0);
-    if magic != LABELS_MAGIC {
-        return Err(IdxError::format(format!(
-            "expected an IDX label file (magic 0x00000801) but found {}",
-            describe_magic(magic)
         )));
     }
     let count = be_u32(bytes, 4) as usize;

@@ -47,7 +47,11 @@ impl ConfusionMatrix {
 
     /// Builds a matrix from parallel slices of true and predicted classes.
     pub fn from_predictions(num_classes: usize, truth: &[usize], predicted: &[usize]) -> Self {
-        assert_eq!(truth.len(), predicted.len(), "truth/prediction length mismatch");
+        assert_eq!(
+            truth.len(),
+            predicted.len(),
+            "truth/prediction length mismatch"
+        );
         let mut m = Self::new(num_classes);
         for (&t, &p) in truth.iter().zip(predicted) {
             m.add(t, p);
@@ -93,8 +97,16 @@ impl ConfusionMatrix {
                 let tp = self.counts[c][c] as f64;
                 let support: u64 = self.counts[c].iter().sum();
                 let predicted: u64 = (0..n).map(|r| self.counts[r][c]).sum();
-                let precision = if predicted == 0 { 0.0 } else { tp / predicted as f64 };
-                let recall = if support == 0 { 0.0 } else { tp / support as f64 };
+                let precision = if predicted == 0 {
+                    0.0
+                } else {
+                    tp / predicted as f64
+                };
+                let recall = if support == 0 {
+                    0.0
+                } else {
+                    tp / support as f64
+                };
                 let f1 = if precision + recall == 0.0 {
                     0.0
                 } else {

@@ -21,7 +21,11 @@ impl Histogram {
     /// Index of the bin that holds `value` (clamped into `[0, 1]`).
     pub fn bin_of(&self, value: f32) -> usize {
         let n = self.bins.len();
-        let v = if value.is_nan() { 0.0 } else { value.clamp(0.0, 1.0) };
+        let v = if value.is_nan() {
+            0.0
+        } else {
+            value.clamp(0.0, 1.0)
+        };
         ((v * n as f32) as usize).min(n - 1)
     }
 

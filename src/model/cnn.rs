@@ -2,7 +2,9 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -106,7 +108,9 @@ mod tests {
 
     #[test]
     fn output_shape_follows_config() {
-        let device = crate::device::burn_device(crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap());
+        let device = crate::device::burn_device(
+            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
+        );
         for kind in [ModelKind::Small, ModelKind::Default] {
             for (c, h, w) in [(1, 28, 28), (3, 32, 30), (1, 7, 9)] {
                 let model = CnnConfig::new(kind, c, h, w, 5).init(&device);

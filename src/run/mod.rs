@@ -54,7 +54,9 @@ impl RunDir {
                 Err(e) => return Err(e),
             }
         }
-        Err(std::io::Error::other("could not find a free run directory name"))
+        Err(std::io::Error::other(
+            "could not find a free run directory name",
+        ))
     }
 
     /// Opens an existing run directory.
@@ -125,7 +127,10 @@ mod tests {
         let b = RunDir::create(&parent).unwrap();
         assert_ne!(a.path(), b.path());
         a.write_json("x.json", &vec![1, 2]).unwrap();
-        assert_eq!(std::fs::read_to_string(a.file("x.json")).unwrap(), "[\n  1,\n  2\n]\n");
+        assert_eq!(
+            std::fs::read_to_string(a.file("x.json")).unwrap(),
+            "[\n  1,\n  2\n]\n"
+        );
         std::fs::remove_dir_all(parent).unwrap();
     }
 }

@@ -52,7 +52,8 @@ pub fn plan_epoch<R: Rng>(
         all.shuffle(rng);
         return all.chunks(batch_size).map(<[Item]>::to_vec).collect();
     }
-    let labeled_slots = ((batch_size as f32 * min_labeled_share).ceil() as usize).clamp(1, batch_size);
+    let labeled_slots =
+        ((batch_size as f32 * min_labeled_share).ceil() as usize).clamp(1, batch_size);
     let pseudo_slots = batch_size - labeled_slots;
     let mut pseudo_order: Vec<Item> = pseudo.to_vec();
     pseudo_order.shuffle(rng);
@@ -61,7 +62,10 @@ pub fn plan_epoch<R: Rng>(
     let chunks: Vec<Vec<Item>> = if pseudo_slots == 0 {
         vec![Vec::new(); labeled.len().div_ceil(batch_size)]
     } else {
-        pseudo_order.chunks(pseudo_slots).map(<[Item]>::to_vec).collect()
+        pseudo_order
+            .chunks(pseudo_slots)
+            .map(<[Item]>::to_vec)
+            .collect()
     };
     for chunk in chunks {
         let mut batch = Vec::with_capacity(batch_size);
@@ -118,7 +122,11 @@ mod tests {
     fn items(n: usize, pseudo: bool) -> Vec<Item> {
         (0..n)
             .map(|i| Item {
-                source: if pseudo { Source::Pool(i) } else { Source::Train(i) },
+                source: if pseudo {
+                    Source::Pool(i)
+                } else {
+                    Source::Train(i)
+                },
                 class: i % 3,
                 pseudo,
             })
@@ -152,8 +160,20 @@ mod tests {
 
     #[test]
     fn plans_are_deterministic_for_a_seed() {
-        let a = plan_epoch(&items(5, false), &items(30, true), 8, 0.5, &mut rand::rngs::StdRng::seed_from_u64(3));
-        let b = plan_epoch(&items(5, false), &items(30, true), 8, 0.5, &mut rand::rngs::StdRng::seed_from_u64(3));
+        let a = plan_epoch(
+            &items(5, false),
+            &items(30, true),
+            8,
+            0.5,
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        );
+        let b = plan_epoch(
+            &items(5, false),
+            &items(30, true),
+            8,
+            0.5,
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        );
         assert_eq!(a, b);
     }
 }

@@ -214,24 +214,36 @@ mod tests {
             s.apply(&Control::SetThreshold { value: 1.5 }, 10, 3),
             Err(ControlError::Threshold(1.5))
         );
-        assert!(s.apply(&Control::SetThreshold { value: f32::NAN }, 10, 3).is_err());
+        assert!(
+            s.apply(&Control::SetThreshold { value: f32::NAN }, 10, 3)
+                .is_err()
+        );
         assert_eq!(
             s.apply(&Control::SetPseudoWeight { value: -0.1 }, 10, 3),
             Err(ControlError::PseudoWeight(-0.1))
         );
-        assert!(s.apply(&Control::ExcludeSample { index: 10 }, 10, 3).is_err());
-        assert!(s.apply(&Control::LabelSample { index: 1, class: 3 }, 10, 3).is_err());
+        assert!(
+            s.apply(&Control::ExcludeSample { index: 10 }, 10, 3)
+                .is_err()
+        );
+        assert!(
+            s.apply(&Control::LabelSample { index: 1, class: 3 }, 10, 3)
+                .is_err()
+        );
         assert_eq!(s, ControlState::new(0.9, 1.0));
     }
 
     #[test]
     fn later_sample_action_replaces_earlier_one() {
         let mut s = ControlState::new(0.9, 1.0);
-        s.apply(&Control::AcceptSample { index: 4, class: 1 }, 10, 3).unwrap();
-        s.apply(&Control::LabelSample { index: 4, class: 2 }, 10, 3).unwrap();
+        s.apply(&Control::AcceptSample { index: 4, class: 1 }, 10, 3)
+            .unwrap();
+        s.apply(&Control::LabelSample { index: 4, class: 2 }, 10, 3)
+            .unwrap();
         assert!(s.forced_pseudo.is_empty());
         assert_eq!(s.manual_labels, vec![(4, 2)]);
-        s.apply(&Control::ExcludeSample { index: 4 }, 10, 3).unwrap();
+        s.apply(&Control::ExcludeSample { index: 4 }, 10, 3)
+            .unwrap();
         assert!(s.manual_labels.is_empty());
         assert_eq!(s.excluded, vec![4]);
     }

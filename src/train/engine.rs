@@ -136,6 +136,7 @@ struct Trainer<'p> {
     previous_accepted: Vec<bool>,
     user_actions_since_round: usize,
     last_pseudo: Option<(usize, Option<f64>)>,
+    last_val_accuracy: f64,
 }
 
 impl<'p> Trainer<'p> {
@@ -201,6 +202,7 @@ impl<'p> Trainer<'p> {
             previous_accepted: vec![false; pool],
             user_actions_since_round: 0,
             last_pseudo: None,
+            last_val_accuracy: 0.0,
         })
     }
 
@@ -278,7 +280,7 @@ impl<'p> Trainer<'p> {
             if let Err(i) = self.train_epoch(&labeled, &[], self.cfg.warmup_epochs) {
                 return Ok(Err((i, 0)));
             }
-            self.end_of_epoch()?;
+            self.end_of_epoch(epoch == self.cfg.warmup_epochs)?;
         }
         self.publish_test_evaluation();
 
@@ -294,7 +296,7 @@ impl<'p> Trainer<'p> {
             if let Err(i) = self.poll_controls() {
                 return Ok(Err((i, completed)));
             }
-            let best_before = self.best.val_accuracy;
+            let previous_val = self.last_val_accuracy;
             let pseudo = self.select_pseudo_labels(round)?;
             let new_actions = std::mem::take(&mut self.user_actions_since_round);
             if pseudo.newly_accepted == 0 && new_actions == 0 {
@@ -309,15 +311,16 @@ impl<'p> Trainer<'p> {
             let labeled = self.labeled_items();
             for epoch in 1..=self.cfg.epochs_per_round {
                 self.epoch = epoch;
-                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round) {
+                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round)
+                {
                     return Ok(Err((i, completed)));
                 }
-                self.end_of_epoch()?;
+                self.end_of_epoch(epoch == self.cfg.epochs_per_round)?;
             }
             completed = round;
             self.publish_test_evaluation();
-            let improved = self.best.val_accuracy > best_before && self.best.round == round;
-            let val_accuracy = self.last_val_accuracy();
+            let improved = self.best.round == round && self.best.model.is_some();
+            let val_accuracy = self.last_val_accuracy;
             self.emit(Update::RoundFinished {
                 round,
                 val_accuracy,
@@ -327,15 +330,16 @@ impl<'p> Trainer<'p> {
                 rounds_without_improvement = 0;
             } else {
                 rounds_without_improvement += 1;
-                if val_accuracy < best_before {
-                    self.emit(Update::Warning {
-                        message: format!(
-                            "validation accuracy fell after round {round}: {:.1}% (best {:.1}%)",
-                            val_accuracy * 100.0,
-                            best_before * 100.0
-                        ),
-                    });
-                }
+            }
+            if !self.data.val.is_empty() && val_accuracy < previous_val {
+                self.emit(Update::Warning {
+                    message: format!(
+                        "validation accuracy fell after round {round}: {:.1}% (was {:.1}%, best {:.1}%)",
+                        val_accuracy * 100.0,
+                        previous_val * 100.0,
+                        self.best.val_accuracy * 100.0
+                    ),
+                });
             }
             if self.cfg.patience > 0 && rounds_without_improvement >= self.cfg.patience {
                 return Ok(Ok(("patience".into(), completed)));
@@ -399,7 +403,11 @@ impl<'p> Trainer<'p> {
             let lambda = if self.round == 0 {
                 0.0
             } else {
-                ramped_weight(self.state.pseudo_weight, self.round, self.cfg.pseudo_ramp_rounds)
+                ramped_weight(
+                    self.state.pseudo_weight,
+                    self.round,
+                    self.cfg.pseudo_ramp_rounds,
+                )
             };
             let model = self.model.clone();
             let (model, losses) = train_step(
@@ -435,8 +443,15 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn maybe_progress(&mut self, step: usize, total_steps: usize, total_epochs: usize, force: bool) {
-        if !force && self.last_progress.elapsed() < Duration::from_millis(100) && step < total_steps {
+    fn maybe_progress(
+        &mut self,
+        step: usize,
+        total_steps: usize,
+        total_epochs: usize,
+        force: bool,
+    ) {
+        if !force && self.last_progress.elapsed() < Duration::from_millis(100) && step < total_steps
+        {
             return;
         }
         self.last_progress = Instant::now();
@@ -501,7 +516,9 @@ impl<'p> Trainer<'p> {
         if result.is_ok()
             && matches!(
                 control,
-                Control::AcceptSample { .. } | Control::LabelSample { .. } | Control::ExcludeSample { .. }
+                Control::AcceptSample { .. }
+                    | Control::LabelSample { .. }
+                    | Control::ExcludeSample { .. }
             )
         {
             self.user_actions_since_round += 1;
@@ -520,9 +537,15 @@ impl<'p> Trainer<'p> {
         self.emit(Update::ControlApplied(applied));
     }
 
-    fn end_of_epoch(&mut self) -> anyhow::Result<()> {
+    /// Evaluates on validation after an epoch. Model selection only considers the end of the
+    /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
+    /// pick noise.
+    fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
         self.epochs_done += 1;
         if self.data.val.is_empty() {
+            if select && self.best.model.is_none() {
+                self.best.round = self.round;
+            }
             return Ok(());
         }
         let valid = self.model.valid();
@@ -533,8 +556,10 @@ impl<'p> Trainer<'p> {
             self.cfg.batch_size.max(64),
             &valid_device(&self.device),
         );
-        let better = report.accuracy > self.best.val_accuracy
-            || (report.accuracy == self.best.val_accuracy && report.loss < self.best.val_loss);
+        let better = select
+            && (report.accuracy > self.best.val_accuracy
+                || (report.accuracy == self.best.val_accuracy && report.loss < self.best.val_loss));
+        self.last_val_accuracy = report.accuracy;
         let (accuracy, loss) = (report.accuracy, report.loss);
         self.emit(Update::Evaluation(Evaluation {
             global_step: self.global_step,
@@ -559,21 +584,6 @@ impl<'p> Trainer<'p> {
             });
         }
         Ok(())
-    }
-
-    fn last_val_accuracy(&self) -> f64 {
-        if self.data.val.is_empty() {
-            return 0.0;
-        }
-        let valid = self.model.valid();
-        evaluate(
-            &valid,
-            &self.data.val,
-            self.data.num_classes(),
-            self.cfg.batch_size.max(64),
-            &valid_device(&self.device),
-        )
-        .accuracy
     }
 
     fn test_report(&self, model: &Cnn) -> Option<EvalReport> {
@@ -640,7 +650,13 @@ impl<'p> Trainer<'p> {
             prior: data.train.class_counts(k),
             balance_slack: self.cfg.balance_slack,
         };
-        let decision = decide(&mut predictions, &eligible, &self.state.forced_pseudo, &rule, k);
+        let decision = decide(
+            &mut predictions,
+            &eligible,
+            &self.state.forced_pseudo,
+            &rule,
+            k,
+        );
         let accepted_now: Vec<bool> = decision.labels.iter().map(Option::is_some).collect();
         let newly_accepted = accepted_now
             .iter()
@@ -820,12 +836,24 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn finish(&mut self, stop_reason: String, rounds_completed: usize) -> anyhow::Result<RunSummary> {
-        self.save_checkpoint(if stop_reason == "stopped" { "stop" } else { "last" });
+    fn finish(
+        &mut self,
+        stop_reason: String,
+        rounds_completed: usize,
+    ) -> anyhow::Result<RunSummary> {
+        self.save_checkpoint(if stop_reason == "stopped" {
+            "stop"
+        } else {
+            "last"
+        });
         self.phase = Phase::Evaluating;
         let last_valid = self.model.valid();
         let last_test = self.test_report(&last_valid);
-        let best_model = self.best.model.clone().unwrap_or_else(|| last_valid.clone());
+        let best_model = self
+            .best
+            .model
+            .clone()
+            .unwrap_or_else(|| last_valid.clone());
         if self.best.model.is_none() {
             self.write_model(files::BEST, &best_model)?;
         }

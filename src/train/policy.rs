@@ -65,7 +65,12 @@ pub fn decide(
             }
         }
         Acceptance::ClassBalanced => {
-            let quotas = class_quotas(&rule.prior, candidates.len(), rule.balance_slack, num_classes);
+            let quotas = class_quotas(
+                &rule.prior,
+                candidates.len(),
+                rule.balance_slack,
+                num_classes,
+            );
             let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); num_classes];
             for &i in &candidates {
                 by_class[predictions[i].predicted()].push(i);
@@ -187,7 +192,13 @@ mod tests {
             pred(1, 1, 0.90, Some(2)),
             pred(2, 2, 0.89, Some(2)),
         ];
-        let a = decide(&mut p, &[true; 3], &[], &rule(0.9, Acceptance::Threshold), 3);
+        let a = decide(
+            &mut p,
+            &[true; 3],
+            &[],
+            &rule(0.9, Acceptance::Threshold),
+            3,
+        );
         assert_eq!(a.labels, vec![Some(0), Some(1), None]);
         assert_eq!(a.per_class, vec![1, 1, 0]);
         assert_eq!(a.accepted_accuracy, Some(0.5));
@@ -199,7 +210,13 @@ mod tests {
     #[test]
     fn ineligible_samples_are_never_accepted_but_forced_ones_are() {
         let mut p = vec![pred(0, 0, 0.99, None), pred(1, 1, 0.1, None)];
-        let a = decide(&mut p, &[false, true], &[(1, 2)], &rule(0.5, Acceptance::Threshold), 3);
+        let a = decide(
+            &mut p,
+            &[false, true],
+            &[(1, 2)],
+            &rule(0.5, Acceptance::Threshold),
+            3,
+        );
         assert_eq!(a.labels, vec![None, Some(2)]);
         assert_eq!(a.hist_rejected.total(), 0);
         assert_eq!(a.accepted_accuracy, None);
@@ -208,9 +225,17 @@ mod tests {
     #[test]
     fn class_balanced_caps_a_dominant_class() {
         // 6 candidates all of class 0 plus one of class 1; equal prior, slack 1 -> quota ceil(7/3)=3
-        let mut p: Vec<_> = (0..6).map(|i| pred(i, 0, 0.91 + i as f32 * 0.01, None)).collect();
+        let mut p: Vec<_> = (0..6)
+            .map(|i| pred(i, 0, 0.91 + i as f32 * 0.01, None))
+            .collect();
         p.push(pred(6, 1, 0.95, None));
-        let a = decide(&mut p, &[true; 7], &[], &rule(0.9, Acceptance::ClassBalanced), 3);
+        let a = decide(
+            &mut p,
+            &[true; 7],
+            &[],
+            &rule(0.9, Acceptance::ClassBalanced),
+            3,
+        );
         assert_eq!(a.per_class, vec![3, 1, 0]);
         // the most confident of class 0 are kept
         assert_eq!(&a.labels[3..6], &[Some(0), Some(0), Some(0)]);
@@ -226,7 +251,11 @@ mod tests {
 
     #[test]
     fn what_if_counts_correct_where_truth_known() {
-        let p = vec![pred(0, 0, 0.95, Some(0)), pred(1, 1, 0.8, Some(0)), pred(2, 2, 0.7, None)];
+        let p = vec![
+            pred(0, 0, 0.95, Some(0)),
+            pred(1, 1, 0.8, Some(0)),
+            pred(2, 2, 0.7, None),
+        ];
         assert_eq!(what_if(&p, 0.75), (2, 2, 1));
         assert_eq!(what_if(&p, 0.0), (3, 2, 1));
     }

@@ -118,6 +118,11 @@ mod tests {
             class_weights: Some(vec![1.0, 2.0]),
             ..TrainConfig::default()
         };
-        assert!(class_weights(&cfg, &[1, 1, 1]).unwrap_err().to_string().contains("class_weights"));
+        assert!(
+            class_weights(&cfg, &[1, 1, 1])
+                .unwrap_err()
+                .to_string()
+                .contains("class_weights")
+        );
     }
 }

@@ -146,7 +146,10 @@ pub fn predict_pixels(
         let end = (start + batch_size.max(1)).min(n);
         let images = images_to_tensor(&pixels[start * len..end * len], end - start, shape, device);
         let probs = softmax(model.forward(images), 1);
-        let values: Vec<f32> = probs.into_data().try_to_vec::<f32>().expect("f32 probabilities");
+        let values: Vec<f32> = probs
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 probabilities");
         out.extend(values);
         start = end;
     }
@@ -225,10 +228,18 @@ mod tests {
 
     #[test]
     fn cross_entropy_matches_hand_computation() {
-        let device = crate::device::burn_device(crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap());
-        let logits = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 0.0, 2.0, 0.0], [2, 2]), &device);
+        let device = crate::device::burn_device(
+            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
+        );
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 0.0, 2.0, 0.0], [2, 2]),
+            &device,
+        );
         let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &device);
-        let ce: Vec<f32> = cross_entropy(logits, targets).into_data().try_to_vec::<f32>().unwrap();
+        let ce: Vec<f32> = cross_entropy(logits, targets)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!((ce[0] - std::f32::consts::LN_2).abs() < 1e-5);
         let expected = (1.0f32 + 2.0f32.exp()).ln();
         assert!((ce[1] - expected).abs() < 1e-5, "{ce:?}");

@@ -29,7 +29,12 @@ pub fn only_run_dir(runs: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(dirs.len(), 1, "expected one run directory in {}: {dirs:?}", runs.display());
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one run directory in {}: {dirs:?}",
+        runs.display()
+    );
     dirs[0].clone()
 }
 
@@ -45,7 +50,10 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
 
 /// Reads a JSON file.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 /// Stdout + stderr of a finished command, for assertion messages.
