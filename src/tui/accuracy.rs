@@ -19,14 +19,17 @@ pub fn y_floor(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Draws the accuracy chart.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
-    let best = app
-        .val_points
-        .iter()
-        .map(|p| p.1)
-        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     let mut title = vec![Span::raw(" Accuracy ").bold()];
-    if let Some(b) = best {
-        title.push(Span::raw(format!("· best val {} ", pct(b))).fg(widgets::DIM));
+    let latest = [
+        ("val", app.val_points.last().map(|p| p.1), widgets::BLUE),
+        ("test", app.test_points.last().map(|p| p.1), widgets::TEST),
+        ("supervised-only", app.baseline, widgets::DIM),
+    ];
+    for (name, value, colour) in latest {
+        if let Some(v) = value {
+            title.push(Span::raw("· ").fg(widgets::DIM));
+            title.push(Span::raw(format!("{name} {} ", pct(v))).fg(colour));
+        }
     }
     let block = panel(Line::from(title), focused);
     if app.val_points.is_empty() && app.test_points.is_empty() {

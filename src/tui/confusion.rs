@@ -120,7 +120,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
 
     let mut lines = Vec::with_capacity(k + 2);
     // Header: predicted class indices, then the table header.
-    let mut header = vec![Span::raw(pad("true\\pred", label_w)).fg(widgets::DIM)];
+    let corner = if label_w >= 9 { "true\\pred" } else { "" };
+    let mut header = vec![Span::raw(pad(corner, label_w)).fg(widgets::DIM)];
     for c in 0..k {
         header.push(Span::raw(format!("{c:>cell$}")).fg(widgets::DIM));
     }

@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
     let title = Line::from(vec![
         Span::raw(" Events ").bold(),
         Span::raw(format!(
-            "· {} · {warnings} warnings {scroll}",
+            "· {} · warnings: {warnings} {scroll}",
             app.log.len()
         ))
         .fg(widgets::DIM),

@@ -14,12 +14,12 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
         "Everywhere",
         &[
             ("?", "this help (any key closes)"),
-            ("q", "quit: asks, then stops + checkpoint"),
-            ("Ctrl-C", "stop without asking (twice: leave)"),
+            ("q", "stop (checkpoint) and quit"),
+            ("Ctrl-C", "stop now; twice: leave"),
             ("] [", "τ +0.01 / -0.01"),
-            ("} {", "τ +0.05 / -0.05 (shift)"),
+            ("} {", "τ ±0.05 (with shift)"),
             ("= -", "λ +0.05 / -0.05"),
-            ("+ _", "λ +0.25 / -0.25 (shift)"),
+            ("+ _", "λ ±0.25 (with shift)"),
             ("p", "pause / resume training"),
             ("s", "save a checkpoint now"),
             ("i", "inspector / dashboard"),
@@ -28,13 +28,13 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
     (
         "Dashboard",
         &[
-            ("tab S-tab", "move focus (tabs when small)"),
+            ("tab S-tab", "move focus (tabs if small)"),
             ("1-5", "focus a panel"),
             ("space", "toggle the focused panel"),
             ("w", "loss: recent / whole run"),
             ("n", "confusion: counts / row %"),
-            ("v", "confusion: validation / test"),
-            ("↑ ↓ end", "scroll the focused event log"),
+            ("v", "confusion: validation/test"),
+            ("↑ ↓ end", "scroll the event log"),
         ],
     ),
     (
@@ -44,9 +44,9 @@ pub const KEYS: &[(&str, &[(&str, &str)])] = &[
             ("PgUp PgDn", "move by 10"),
             ("Home End", "first / last"),
             ("tab", "rejected / accepted list"),
-            ("f F", "filter: next / previous class"),
-            ("a", "accept with the predicted label"),
-            ("l", "give another label (0-9, ↑↓ ⏎)"),
+            ("f F", "filter: next/prev class"),
+            ("a", "accept, predicted label"),
+            ("l", "label as… (0-9/↑↓ enter)"),
             ("x", "exclude as an outlier"),
             ("c", "image: colour / grey"),
             ("esc", "back to the dashboard"),
@@ -75,12 +75,12 @@ fn section_lines(sections: &[(&str, &[(&str, &str)])], width: usize) -> Vec<Line
 
 /// Draws the help overlay centred in `area`: two columns when there is room, else one.
 pub fn draw(frame: &mut Frame, area: Rect) {
-    let col_w = KEY_W + 36;
+    let col_w = KEY_W + 27;
     let two = area.width as usize >= 2 * col_w + 5;
     let (left, right): (Vec<_>, Vec<_>) = if two {
         (
-            section_lines(&KEYS[..2], col_w),
-            section_lines(&KEYS[2..], col_w),
+            section_lines(&KEYS[..1], col_w),
+            section_lines(&KEYS[1..], col_w),
         )
     } else {
         (section_lines(KEYS, col_w), Vec::new())
@@ -111,5 +111,20 @@ pub fn draw(frame: &mut Frame, area: Rect) {
             ));
         }
         frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_fits_two_columns_at_80_columns() {
+        for (_, keys) in KEYS {
+            for (k, what) in keys.iter() {
+                assert!(k.chars().count() < KEY_W, "{k}");
+                assert!(what.chars().count() <= 27, "{what}");
+            }
+        }
     }
 }

@@ -12,6 +12,23 @@ use crate::tui::app::{App, InspectorList, MarkState, SampleAction, SampleMark, S
 use crate::tui::images::halfblock;
 use crate::tui::widgets::{self, panel, truncate};
 
+/// The user's action on a sample, in two or three words (list column).
+pub fn mark_short(app: &App, mark: &SampleMark) -> String {
+    let (sent, done) = match mark.action {
+        SampleAction::Accept(_) => ("accept".to_string(), "accepted".to_string()),
+        SampleAction::Label(c) => (
+            format!("label {}", app.class_name(c)),
+            format!("labelled {}", app.class_name(c)),
+        ),
+        SampleAction::Exclude => ("exclude".to_string(), "excluded".to_string()),
+    };
+    match mark.state {
+        MarkState::Sent => format!("… {sent}"),
+        MarkState::Applied { .. } => format!("✓ {done}"),
+        MarkState::Refused(_) => format!("✗ {sent}"),
+    }
+}
+
 /// The user's action on a sample, in a few words.
 pub fn mark_text(app: &App, mark: &SampleMark) -> String {
     let action = match mark.action {
@@ -36,11 +53,7 @@ fn mark_style(mark: &SampleMark) -> Style {
 
 /// Draws the inspector into `area` (everything between the status lines and the key bar).
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
-    let list_w = if area.width >= 120 {
-        area.width * 11 / 20
-    } else {
-        area.width / 2
-    };
+    let list_w = area.width * 11 / 20;
     let [list_area, detail_area] =
         Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(area);
     draw_list(frame, list_area, app);
@@ -52,8 +65,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
     let (name, order, other) = match app.inspector.list {
-        InspectorList::Rejected => ("Rejected", "most confident first", "accepted"),
-        InspectorList::Accepted => ("Accepted", "least confident first", "rejected"),
+        InspectorList::Rejected => ("Rejected", "nearest τ first", "accepted"),
+        InspectorList::Accepted => ("Accepted", "nearest τ first", "rejected"),
     };
     let filter = app
         .inspector
@@ -87,17 +100,17 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
         .max()
         .unwrap_or(0)
         .to_string()
-        .len()
-        + 1;
+        .len();
     let longest = app
         .classes()
         .iter()
         .map(|c| c.chars().count())
         .max()
         .unwrap_or(5);
-    let fixed = index_w + 6 + 4;
+    // Highlight symbol 1, index, confidence 5, four column gaps.
+    let fixed = 1 + index_w + 5 + 4;
     let spare = inner_w.saturating_sub(fixed);
-    let name_w = longest.min(12).min(spare / 3).max(4);
+    let name_w = longest.min(12).min(spare * 2 / 7).max(4);
     let mark_w = spare.saturating_sub(2 * name_w).max(1);
     let rows: Vec<Row> = app
         .inspector
@@ -114,7 +127,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
                 None => ("?".to_string(), Style::new().fg(widgets::DIM)),
             };
             let (mark, mstyle) = match app.marks.get(&p.index) {
-                Some(m) => (mark_text(app, m), mark_style(m)),
+                Some(m) => (mark_short(app, m), mark_style(m)),
                 None => match app.samples[i].status {
                     SampleStatus::Forced => {
                         ("accepted by you".into(), Style::new().fg(widgets::GOOD))
@@ -123,7 +136,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
                 },
             };
             Row::new(vec![
-                Cell::from(format!("{:>w$}", p.index, w = index_w - 1)),
+                Cell::from(format!("{:>w$}", p.index, w = index_w)),
                 Cell::from(truncate(&app.class_name(p.predicted()), name_w)),
                 Cell::from(format!("{:.3}", p.confidence())),
                 Cell::from(truncate(&truth_text, name_w)).style(truth_style),
@@ -131,7 +144,14 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
             ])
         })
         .collect();
-    let header = Row::new(vec!["#", "predicted", "conf", "truth", "you"]).style(
+    let header = Row::new(vec![
+        "#".to_string(),
+        truncate("predicted", name_w),
+        "conf".to_string(),
+        "truth".to_string(),
+        "you".to_string(),
+    ])
+    .style(
         Style::new()
             .fg(widgets::DIM)
             .add_modifier(Modifier::UNDERLINED),
@@ -139,7 +159,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
     let table = Table::new(
         rows,
         [
-            Constraint::Length(index_w as u16 - 1),
+            Constraint::Length(index_w as u16),
             Constraint::Length(name_w as u16),
             Constraint::Length(5),
             Constraint::Length(name_w as u16),

@@ -82,7 +82,7 @@ fn draw_grid(frame: &mut Frame, body: Rect, app: &App) {
     let [l, a] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
     let [c, p] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(middle);
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
     for (area, which) in [
         (l, Panel::Loss),
         (a, Panel::Accuracy),

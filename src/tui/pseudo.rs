@@ -27,10 +27,14 @@ pub fn what_if_line(w: &WhatIf, round_threshold: Option<f32>) -> Line<'static> {
         Span::raw(format!("{} accepted ({})", w.accepted, pct(share))),
     ];
     if w.known > 0 {
+        let of = if w.known == w.accepted {
+            String::new()
+        } else {
+            format!("/{}", w.known)
+        };
         spans.push(Span::raw(format!(
-            ", {}/{} correct ({})",
+            ", {}{of} correct ({})",
             w.correct,
-            w.known,
             pct(w.correct as f64 / w.known as f64)
         )));
     }
@@ -150,18 +154,17 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
 }
 
 /// Draws the confidence histogram (accepted below in green, rejected above in grey, log
-/// scale) with the dialled τ marked, plus an axis.
+/// scale) over the whole width of `area`, with the dialled τ marked, plus an axis.
 fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: f32) {
     let bins = round
         .hist_accepted
         .bins
         .len()
         .max(round.hist_rejected.bins.len());
-    if bins == 0 || area.height < 4 || (area.width as usize) < bins {
+    let width = area.width as usize;
+    if bins == 0 || area.height < 4 || width < 10 {
         return;
     }
-    let bin_w = (area.width as usize / bins).clamp(1, 3);
-    let width = bin_w * bins;
     let height = area.height as usize - 2;
     let count = |h: &crate::metrics::Histogram, b: usize| h.bins.get(b).copied().unwrap_or(0);
     let totals: Vec<u64> = (0..bins)
@@ -169,7 +172,8 @@ fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: 
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
     let tau_x = ((threshold as f64 * width as f64).round() as usize).min(width - 1);
-    for b in 0..bins {
+    for x in 0..width {
+        let b = (x * bins / width).min(bins - 1);
         let t = totals[b];
         let h8 = if t == 0 {
             0
@@ -186,24 +190,21 @@ fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: 
         for row in 0..height {
             let filled = h8.saturating_sub(row * 8).min(8);
             let y = area.y + (height - 1 - row) as u16;
-            for dx in 0..bin_w {
-                let x = b * bin_w + dx;
-                let cell = &mut buf[(area.x + x as u16, y)];
-                if filled == 0 {
-                    if x == tau_x {
-                        cell.set_char('│').set_fg(widgets::PENDING);
-                    }
-                    continue;
-                }
-                let colour = if row * 8 + filled / 2 < acc8 {
-                    widgets::GOOD
-                } else {
-                    Color::Gray
-                };
-                cell.set_char(EIGHTHS[filled]).set_fg(colour);
+            let cell = &mut buf[(area.x + x as u16, y)];
+            if filled == 0 {
                 if x == tau_x {
-                    cell.set_bg(Color::Indexed(58));
+                    cell.set_char('│').set_fg(widgets::PENDING);
                 }
+                continue;
+            }
+            let colour = if row * 8 + filled / 2 < acc8 {
+                widgets::GOOD
+            } else {
+                Color::Gray
+            };
+            cell.set_char(EIGHTHS[filled]).set_fg(colour);
+            if x == tau_x {
+                cell.set_bg(Color::Indexed(58));
             }
         }
     }
@@ -216,33 +217,38 @@ fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: 
         area.x,
         axis_y,
         &Line::from(Span::raw(axis).fg(widgets::DIM)),
-        width as u16,
+        area.width,
     );
+    buf.set_line(
+        area.x,
+        axis_y + 1,
+        &Line::from(Span::raw(axis_labels(width, tau_x, threshold)).fg(widgets::DIM)),
+        area.width,
+    );
+}
+
+/// The label row under the histogram: `0`, `.5`, `1` and `τ0.90` under its marker, without
+/// overlaps (the τ label wins).
+pub fn axis_labels(width: usize, tau_x: usize, threshold: f32) -> String {
     let mut labels: Vec<char> = vec![' '; width];
-    let put = |labels: &mut Vec<char>, at: usize, text: &str| {
-        for (i, ch) in text.chars().enumerate() {
-            if at + i < labels.len() {
+    let tau = format!("τ{threshold:.2}");
+    let n = tau.chars().count();
+    let start = tau_x.saturating_sub(n / 2).min(width.saturating_sub(n));
+    let taken = start..start + n;
+    let mut put = |at: usize, text: &str, force: bool| {
+        let span = at..at + text.chars().count();
+        let clash = span.start < taken.end + 1 && taken.start < span.end + 1;
+        if span.end <= width && (force || !clash) {
+            for (i, ch) in text.chars().enumerate() {
                 labels[at + i] = ch;
             }
         }
     };
-    put(&mut labels, 0, "0");
-    put(&mut labels, width / 2, ".5");
-    put(&mut labels, width - 1, "1");
-    let tau = format!("τ{threshold:.2}");
-    let at = tau_x.saturating_sub(tau.chars().count()).max(2);
-    put(
-        &mut labels,
-        at.min(width.saturating_sub(tau.chars().count() + 2)),
-        &tau,
-    );
-    let labels: String = labels.into_iter().collect();
-    buf.set_line(
-        area.x,
-        axis_y + 1,
-        &Line::from(Span::raw(labels).fg(widgets::DIM)),
-        width as u16,
-    );
+    put(start, &tau, true);
+    put(0, "0", false);
+    put(width / 2, ".5", false);
+    put(width - 1, "1", false);
+    labels.into_iter().collect()
 }
 
 /// Draws the pseudo-label panel.
@@ -310,15 +316,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         ]),
         text_area,
     );
-    let hist_w = (body.width / 2).clamp(20, 60).min(body.width);
+    // The class bars take what they need (up to half), the histogram the rest.
+    let longest = (0..app.classes().len())
+        .map(|c| app.class_name(c).chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(12) as u16;
+    let classes_w = (longest + 1 + 10 + 14).min(body.width / 2);
     let [left, _, right] = Layout::horizontal([
-        Constraint::Min(0),
+        Constraint::Length(classes_w),
         Constraint::Length(1),
-        Constraint::Length(hist_w),
+        Constraint::Min(0),
     ])
     .areas(body);
     let buf = frame.buffer_mut();
-    if body.width >= 44 {
+    if body.width >= 50 {
         draw_classes(buf, left, app, round);
         draw_histogram(buf, right, round, app.dialled_threshold());
     } else {
@@ -347,5 +359,12 @@ mod tests {
         );
         assert_eq!(line.style.fg, Some(widgets::PENDING));
         assert_eq!(what_if_line(&w, Some(0.85)).style.fg, None);
+    }
+
+    #[test]
+    fn axis_labels_never_overlap_the_threshold() {
+        assert_eq!(axis_labels(20, 18, 0.9), "0         .5   τ0.90");
+        assert_eq!(axis_labels(20, 10, 0.5), "0       τ0.50      1");
+        assert_eq!(axis_labels(20, 0, 0.0), "τ0.00     .5       1");
     }
 }

@@ -84,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     // Line 2: device, throughput, elapsed, τ, λ, state.
     let sep = || Span::raw(" · ").fg(widgets::DIM);
     let mut line2 = vec![];
-    let device = app.info.as_ref().map_or("?", |i| i.device.as_str());
+    let device = app.info.as_ref().map_or("–", |i| i.device.as_str());
     line2.push(Span::raw(device.to_string()).fg(Color::Cyan));
     line2.push(sep());
     let rate = app.progress.as_ref().map_or(0.0, |p| p.images_per_sec);
@@ -96,7 +96,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     line2.push(sep());
     line2.push(Span::raw(format!("elapsed {}", duration(app.elapsed()))));
     line2.push(sep());
-    line2.push(Span::raw(format!("τ {:.2}", app.threshold)).bold());
+    let known = app.info.is_some();
+    let value = |v: f32| {
+        if known {
+            format!("{v:.2}")
+        } else {
+            "–".into()
+        }
+    };
+    line2.push(Span::raw(format!("τ {}", value(app.threshold))).bold());
     if let Some(p) = app.pending_threshold {
         line2.push(
             Span::raw(format!(" → {p:.2} pending"))
@@ -111,7 +119,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
     }
     line2.push(sep());
-    line2.push(Span::raw(format!("λ {:.2}", app.pseudo_weight)).bold());
+    line2.push(Span::raw(format!("λ {}", value(app.pseudo_weight))).bold());
     if let Some(p) = app.pending_weight {
         line2.push(
             Span::raw(format!(" → {p:.2} pending"))
@@ -133,7 +141,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else if app.paused {
         Span::styled(" PAUSED ", Style::new().fg(Color::Black).bg(Color::Yellow))
     } else if app.mode == Mode::ReadOnly {
-        Span::raw("following the run files").fg(widgets::DIM)
+        Span::raw("following").fg(widgets::DIM)
     } else {
         Span::raw("running").fg(widgets::GOOD)
     };
@@ -156,10 +164,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 pub fn hints(app: &App) -> &'static str {
     match app.screen {
         Screen::Dashboard => {
-            "?:help q:quit p:pause s:save i:inspector [ ]:τ - =:λ tab:focus w:loss n:% v:val/test"
+            "?:help q:quit p:pause s:save i:inspector [ ]:τ - =:λ tab:focus space:toggle"
         }
         Screen::Inspector => {
-            "?:help ↑↓:select tab:list f:class a:accept l:label x:exclude c:grey [ ]:τ esc:back"
+            "?:help ↑↓:select tab:list f:class a:accept l:label x:exclude [ ]:τ esc:back"
         }
     }
 }
