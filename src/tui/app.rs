@@ -1083,6 +1083,10 @@ impl App {
     }
 
     fn dial_threshold(&mut self, delta: f32) -> Vec<Action> {
+        if self.info.is_none() {
+            self.flash = Some("waiting for the run to start".into());
+            return Vec::new();
+        }
         let current = self.dialled_threshold();
         let value = round2((current + delta).clamp(0.0, 1.0));
         if same(value, current) {
@@ -1108,6 +1112,10 @@ impl App {
     }
 
     fn dial_weight(&mut self, delta: f32) -> Vec<Action> {
+        if self.info.is_none() {
+            self.flash = Some("waiting for the run to start".into());
+            return Vec::new();
+        }
         if !self.controls_enabled() {
             self.flash = Some(self.disabled_reason());
             return Vec::new();
@@ -1363,6 +1371,19 @@ mod tests {
         assert_eq!(app.threshold, 0.86);
         assert_eq!(app.pending_threshold, None);
         assert!(app.log.last().unwrap().text.contains("τ set to 0.86"));
+    }
+
+    #[test]
+    fn threshold_and_weight_keys_wait_for_the_run_to_start() {
+        let mut app = App::new(Mode::Live);
+        assert!(app.on_key(ch(']')).is_empty());
+        assert!(app.on_key(ch('=')).is_empty());
+        assert_eq!(app.pending_threshold, None);
+        app.on_update(Update::Started(fixture::info()));
+        assert_eq!(
+            app.on_key(ch(']')),
+            vec![Action::Send(Control::SetThreshold { value: 0.91 })]
+        );
     }
 
     #[test]

@@ -68,14 +68,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
     };
     let mut title = vec![
         Span::raw(" Confusion ").bold(),
-        Span::raw(format!("· {split} (v) · {mode} (n) ")).fg(widgets::DIM),
+        Span::raw(format!("· {split} · {mode} ")).fg(widgets::DIM),
     ];
     if let Some(e) = eval {
-        let when = if e.round == 0 {
-            format!("· warm-up epoch {} ", e.epoch)
-        } else {
-            format!("· round {} epoch {} ", e.round, e.epoch)
-        };
+        let when = format!("· round {} epoch {} ", e.round, e.epoch);
         title.push(Span::raw(when).fg(widgets::DIM));
     }
     let block = panel(Line::from(title), focused);

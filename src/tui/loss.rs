@@ -179,7 +179,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
     };
     let title = Line::from(vec![
         Span::raw(" Loss ").bold(),
-        Span::raw(format!("· {window} (w) ")).fg(widgets::DIM),
+        Span::raw(format!("· {window} ")).fg(widgets::DIM),
     ]);
     let block = panel(title, focused);
     let series = app.loss.series(app.loss_window);
