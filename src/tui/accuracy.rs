@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         .baseline
         .map(|b| vec![(0.0, b), (x1, b)])
         .unwrap_or_default();
-    let last = |pts: &[(f64, f64)]| pts.last().map(|p| pct(p.1)).unwrap_or_default();
+    let last = |pts: &[(f64, f64)]| pts.last().map_or("–".to_string(), |p| pct(p.1));
     let mut datasets = vec![
         Dataset::default()
             .name(format!("val {}", last(&app.val_points)))

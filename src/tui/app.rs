@@ -670,7 +670,7 @@ impl App {
                 self.push_log(LogLevel::Round, None, Some(summary.global_steps), text);
                 self.finished = Some(summary);
                 self.settle_pending();
-                if self.stopping || self.exit_on_finish {
+                if self.mode == Mode::Live && (self.stopping || self.exit_on_finish) {
                     self.exit = true;
                 }
             }
@@ -678,7 +678,7 @@ impl App {
                 self.push_log(LogLevel::Error, None, None, format!("failed: {message}"));
                 self.failed = Some(message);
                 self.settle_pending();
-                if self.stopping || self.exit_on_finish {
+                if self.mode == Mode::Live && (self.stopping || self.exit_on_finish) {
                     self.exit = true;
                 }
             }
@@ -697,7 +697,7 @@ impl App {
             self.failed = Some(message);
         }
         self.settle_pending();
-        if self.stopping || self.exit_on_finish {
+        if self.mode == Mode::Live && (self.stopping || self.exit_on_finish) {
             self.exit = true;
         }
     }
@@ -867,9 +867,8 @@ impl App {
                     self.pending_pause = None;
                 }
             }
-            Control::Stop => {
-                self.stopping = true;
-            }
+            // A replayed stop (read-only) is history, not a reason to leave.
+            Control::Stop => self.stopping = self.mode == Mode::Live,
             Control::SaveCheckpoint => {}
             Control::AcceptSample { index, class } => {
                 self.ack_mark(index, SampleAction::Accept(class), &c)
@@ -1523,6 +1522,20 @@ mod tests {
         assert!(app.stopping);
         app.on_update(Update::Finished(fixture::summary("stopped")));
         assert!(app.exit);
+    }
+
+    #[test]
+    fn replaying_a_stopped_run_read_only_does_not_leave() {
+        let mut app = App::new(Mode::ReadOnly);
+        for u in fixture::updates() {
+            app.on_update(u);
+        }
+        app.on_update(applied(Control::Stop, None));
+        app.on_update(Update::Finished(fixture::summary("stopped")));
+        app.on_disconnected();
+        assert!(!app.exit && !app.stopping);
+        assert!(app.failed.is_none(), "a finished file is not a failure");
+        assert_eq!(app.on_key(ch('q')), vec![Action::Quit]);
     }
 
     #[test]

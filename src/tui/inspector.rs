@@ -51,6 +51,16 @@ fn mark_style(mark: &SampleMark) -> Style {
     }
 }
 
+/// Keeps the end of `text` (file names: the end is what tells them apart), `…` in front.
+pub fn truncate_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
+}
+
 /// Draws the inspector into `area` (everything between the status lines and the key bar).
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let list_w = area.width * 11 / 20;
@@ -74,7 +84,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
         .map_or("all".to_string(), |c| app.class_name(c));
     let title = Line::from(vec![
         Span::raw(format!(" {name} {} ", app.inspector.rows.len())).bold(),
-        Span::raw(format!("· {order} · class: {filter} (f) · tab: {other} ")).fg(widgets::DIM),
+        Span::raw(format!("· class: {filter} · {order} · tab: {other} ")).fg(widgets::DIM),
     ]);
     let block = panel(title, true);
     if app.predictions.is_empty() {
@@ -212,7 +222,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     let mut text = vec![
         Line::from(vec![
             Span::raw("file ").fg(widgets::DIM),
-            Span::raw(info.file.clone()),
+            Span::raw(truncate_left(
+                &info.file,
+                (inner.width as usize).saturating_sub(5),
+            )),
         ]),
         Line::from(vec![
             Span::raw("predicted ").fg(widgets::DIM),
@@ -364,4 +377,15 @@ fn draw_picker(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw("↑↓ enter · 0-9 · esc: cancel").fg(widgets::DIM),
     ));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_their_end() {
+        assert_eq!(truncate_left("unlabeled/coat/123.png", 12), "…oat/123.png");
+        assert_eq!(truncate_left("a.png", 12), "a.png");
+    }
 }

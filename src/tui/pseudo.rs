@@ -15,6 +15,22 @@ use crate::tui::widgets::{self, hbar, pad, panel, pct};
 
 const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
+/// The what-if line, shortened when it would not fit in `width`.
+pub fn what_if_fitted(w: &WhatIf, round_threshold: Option<f32>, width: usize) -> Line<'static> {
+    let full = what_if_line(w, round_threshold);
+    if full.width() <= width {
+        return full;
+    }
+    let mut text = format!("what-if τ {:.2}: {} accepted", w.threshold, w.accepted);
+    if w.known > 0 {
+        text.push_str(&format!(
+            ", {} correct",
+            pct(w.correct as f64 / w.known as f64)
+        ));
+    }
+    Line::from(Span::raw(text)).style(full.style)
+}
+
 /// The what-if line.
 pub fn what_if_line(w: &WhatIf, round_threshold: Option<f32>) -> Line<'static> {
     let share = if w.pool == 0 {
@@ -302,7 +318,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         }));
     }
     let what_if = match &app.what_if {
-        Some(w) => what_if_line(w, Some(round.threshold)),
+        Some(w) => what_if_fitted(w, Some(round.threshold), inner.width as usize),
         None => Line::from(
             Span::raw("what-if: predictions not available (inspector data missing)")
                 .fg(widgets::DIM),

@@ -88,7 +88,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     line2.push(Span::raw(device.to_string()).fg(Color::Cyan));
     line2.push(sep());
     let rate = app.progress.as_ref().map_or(0.0, |p| p.images_per_sec);
-    if rate > 0.0 && !app.ended() {
+    if rate > 0.0 && !app.ended() && !app.paused {
         line2.push(Span::raw(format!("{rate:.0} img/s")));
     } else {
         line2.push(Span::raw("– img/s").fg(widgets::DIM));
