@@ -46,6 +46,10 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("creating a run directory in {}", cfg.runs_dir.display()))?;
     // The dashboard when stdout is a terminal, unless --headless or --json.
     let dashboard = !args.headless && !args.json && std::io::stdout().is_terminal();
+    let options = selftrain::tui::DashboardOptions {
+        exit_when_finished: false,
+        policy: Some((&cfg).into()),
+    };
     let handle = spawn(EngineInputs {
         config: cfg,
         data: data.clone(),
@@ -65,11 +69,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         let _ = controls.send(Control::Stop);
     });
     let summary = if dashboard {
-        match selftrain::tui::run_dashboard(
-            handle,
-            data,
-            selftrain::tui::DashboardOptions::default(),
-        )? {
+        match selftrain::tui::run_dashboard(handle, data, options)? {
             Some(summary) => {
                 println!("{}", selftrain::tui::run::summary_line(&summary));
                 summary

@@ -11,7 +11,7 @@ use crate::train::events::{
     AppliedControl, Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
     Update,
 };
-use crate::train::policy::what_if;
+use crate::train::policy::{AcceptanceRule, decide, what_if};
 use crate::tui::images::PoolImages;
 use crate::tui::loss::LossHistory;
 
@@ -205,6 +205,25 @@ pub struct SampleInfo {
     pub file: String,
     /// Status in the round the predictions come from.
     pub status: SampleStatus,
+}
+
+/// The run's pseudo-label acceptance policy (from its configuration), so the what-if line can
+/// apply it exactly; without it the plain threshold rule is used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// Acceptance rule.
+    pub acceptance: crate::config::Acceptance,
+    /// Class-balance slack.
+    pub balance_slack: f32,
+}
+
+impl From<&crate::config::TrainConfig> for Policy {
+    fn from(c: &crate::config::TrainConfig) -> Self {
+        Self {
+            acceptance: c.acceptance,
+            balance_slack: c.balance_slack,
+        }
+    }
 }
 
 /// The what-if line: what a threshold would accept on the latest predictions.
@@ -409,6 +428,8 @@ pub struct App {
     pub events_scroll: usize,
     /// Inspector state.
     pub inspector: InspectorState,
+    /// The run's acceptance policy, when known.
+    pub policy: Option<Policy>,
     /// Pixels of the pool, to draw the selected sample.
     pub images: Option<PoolImages>,
     /// Why images cannot be drawn (read-only mode).
@@ -478,6 +499,7 @@ impl App {
             confusion_split: Split::Validation,
             events_scroll: 0,
             inspector: InspectorState::default(),
+            policy: None,
             images: None,
             image_note: None,
             flash: None,
@@ -918,6 +940,55 @@ impl App {
         }
     }
 
+    /// What the run's own acceptance policy would accept at `threshold` on the latest
+    /// predictions (user exclusions, manual labels and acceptances taken into account):
+    /// `(accepted, known, correct)`.
+    fn what_if_with_policy(
+        &self,
+        policy: &Policy,
+        info: &RunInfo,
+        threshold: f32,
+    ) -> (usize, usize, usize) {
+        let mut predictions = (*self.predictions).clone();
+        let eligible: Vec<bool> = self
+            .samples
+            .iter()
+            .map(|s| !matches!(s.status, SampleStatus::Excluded | SampleStatus::ManualLabel))
+            .collect();
+        let forced: Vec<(usize, usize)> = self
+            .samples
+            .iter()
+            .zip(predictions.iter())
+            .enumerate()
+            .filter(|(_, (s, _))| s.status == SampleStatus::Forced)
+            .map(|(i, (_, p))| (i, p.predicted()))
+            .collect();
+        let rule = AcceptanceRule {
+            threshold,
+            acceptance: policy.acceptance,
+            prior: info.labeled_per_class.clone(),
+            balance_slack: policy.balance_slack,
+        };
+        let decision = decide(
+            &mut predictions,
+            &eligible,
+            &forced,
+            &rule,
+            info.classes.len(),
+        );
+        let mut out = (0, 0, 0);
+        for (label, p) in decision.labels.iter().zip(&predictions) {
+            if let Some(c) = label {
+                out.0 += 1;
+                if let Some(t) = p.truth {
+                    out.1 += 1;
+                    out.2 += usize::from(t == *c);
+                }
+            }
+        }
+        out
+    }
+
     /// Recomputes the what-if line at the dialled τ.
     pub fn recompute_what_if(&mut self) {
         if self.predictions.is_empty() {
@@ -925,7 +996,10 @@ impl App {
             return;
         }
         let threshold = self.dialled_threshold();
-        let (accepted, known, correct) = what_if(&self.predictions, threshold);
+        let (accepted, known, correct) = match (&self.policy, &self.info) {
+            (Some(policy), Some(info)) => self.what_if_with_policy(policy, info, threshold),
+            _ => what_if(&self.predictions, threshold),
+        };
         self.what_if = Some(WhatIf {
             threshold,
             accepted,
@@ -1427,6 +1501,34 @@ mod tests {
             what_if(&app.predictions, 0.85)
         );
         assert!(after.accepted >= before.accepted);
+    }
+
+    #[test]
+    fn what_if_applies_the_run_policy_when_known() {
+        use crate::config::Acceptance;
+        let mut app = fixture::live_app();
+        let round_accepted = app.pseudo.as_ref().unwrap().accepted;
+        app.policy = Some(Policy {
+            acceptance: Acceptance::Threshold,
+            balance_slack: 1.0,
+        });
+        app.recompute_what_if();
+        assert_eq!(
+            app.what_if.unwrap().accepted,
+            round_accepted,
+            "the fixture used τ alone"
+        );
+        app.policy = Some(Policy {
+            acceptance: Acceptance::ClassBalanced,
+            balance_slack: 1.0,
+        });
+        app.recompute_what_if();
+        let balanced = app.what_if.unwrap();
+        assert!(
+            balanced.accepted < round_accepted,
+            "quotas cap the dominant classes"
+        );
+        assert!(balanced.known == balanced.accepted && balanced.correct <= balanced.known);
     }
 
     #[test]

@@ -414,6 +414,7 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let cfg = TrainConfig::from_toml_file(&run_dir.join(files::CONFIG)).ok();
     let plan = cfg.as_ref().map(Plan::from);
+    let policy = cfg.as_ref().map(crate::tui::app::Policy::from);
     let (tx, rx) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {
@@ -434,6 +435,7 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let mut app = App::new(Mode::ReadOnly);
     app.source = Some(run_dir.display().to_string());
+    app.policy = policy;
     let result = {
         let mut guard = TerminalGuard::enter()?;
         let input = InputThread::spawn();
