@@ -1847,7 +1847,7 @@ mod tests {
         assert!(!app.val_points.is_empty());
         assert!(!app.test_points.is_empty());
         assert_eq!(app.pseudo_points.len(), app.rounds.len());
-        assert!(app.loss.len() > 0);
+        assert!(!app.loss.is_empty());
         assert!(app.log.iter().any(|e| e.level == LogLevel::Warning));
     }
 

@@ -139,10 +139,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
             format!("{r:>index_width$}")
         };
         let mut spans = vec![Span::raw(pad(&label, label_w))];
-        for c in 0..k {
+        for (c, &fraction) in norm[r].iter().enumerate() {
             spans.push(Span::styled(
                 format!("{:>cell$}", text(r, c)),
-                heat(norm[r][c], r == c),
+                heat(fraction, r == c),
             ));
         }
         if name_w > 0 {

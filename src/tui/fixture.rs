@@ -94,7 +94,7 @@ pub fn data() -> Arc<PreparedData> {
 fn confusion(n_per_class: u64, accuracy: f64, salt: u64) -> ConfusionMatrix {
     let mut m = ConfusionMatrix::new(10);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ salt);
-    for t in 0..10 {
+    for (t, &confuser) in CONFUSER.iter().enumerate() {
         let hard = if matches!(t, 6 | 2 | 4 | 0) {
             0.15
         } else {
@@ -105,7 +105,7 @@ fn confusion(n_per_class: u64, accuracy: f64, salt: u64) -> ConfusionMatrix {
         m.counts[t][t] = correct;
         let wrong = n_per_class - correct;
         let main = wrong * 2 / 3;
-        m.counts[t][CONFUSER[t]] += main;
+        m.counts[t][confuser] += main;
         let other = (t + 1 + (rng.next() * 8.0) as usize) % 10;
         let other = if other == t { (t + 1) % 10 } else { other };
         m.counts[t][other] += wrong - main;

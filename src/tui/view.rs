@@ -29,7 +29,7 @@ pub const POLL: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub enum Feed {
     /// A replayed (or synthesized) update.
-    Update(Update),
+    Update(Box<Update>),
     /// Predictions of a round, from its CSV.
     Predictions {
         /// Round.
@@ -48,7 +48,7 @@ pub enum Feed {
 /// Applies a feed item to the state.
 pub fn apply(app: &mut App, feed: Feed) {
     match feed {
-        Feed::Update(u) => app.on_update(u),
+        Feed::Update(u) => app.on_update(*u),
         Feed::Predictions {
             round,
             predictions,
@@ -358,7 +358,7 @@ fn follow(run_dir: PathBuf, plan: Option<Plan>, tx: Sender<Feed>, stop: Arc<Atom
                     match replayer.line(&line) {
                         Ok(updates) => {
                             for u in updates {
-                                if tx.send(Feed::Update(u)).is_err() {
+                                if tx.send(Feed::Update(Box::new(u))).is_err() {
                                     return;
                                 }
                             }
