@@ -34,6 +34,32 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training/inference throughput and peak memory of the CNN on random data.
     Bench(BenchArgs),
+    /// Open the dashboard read-only on a run directory (finished, or still running: followed).
+    View(ViewArgs),
+    /// Measure what the dashboard costs: the same run headless and with the dashboard drawing
+    /// into a pseudo-terminal, alternately; prints both training throughputs side by side.
+    BenchDashboard(BenchDashboardArgs),
+}
+
+/// Flags of `view`.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Run directory (holds metrics.jsonl).
+    pub run_dir: PathBuf,
+}
+
+/// Flags of `bench-dashboard` (the training flags choose the run; keep it short).
+#[derive(Debug, Args)]
+pub struct BenchDashboardArgs {
+    /// Runs of each kind (alternating); medians are compared.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Pseudo-terminal size as COLSxROWS.
+    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    pub terminal: [usize; 2],
+    /// Training flags.
+    #[command(flatten)]
+    pub train: TrainArgs,
 }
 
 /// Import subcommands.

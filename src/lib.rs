@@ -7,7 +7,8 @@
 //!   control/update channel protocol that front-ends use;
 //! - [`metrics`]: confusion matrices, precision/recall/F1, confidence histograms;
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
-//! - [`config`]: the effective training configuration (TOML + CLI overrides).
+//! - [`config`]: the effective training configuration (TOML + CLI overrides);
+//! - [`tui`]: the live terminal dashboard and the read-only run viewer.
 
 pub mod bench;
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod model;
 pub mod predict;
 pub mod run;
 pub mod train;
+pub mod tui;

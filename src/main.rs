@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use selftrain::cli::{BenchArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs};
+use selftrain::cli::{
+    BenchArgs, BenchDashboardArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs, ViewArgs,
+};
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
 use selftrain::headless::{HeadlessOptions, run_headless};
@@ -24,6 +26,8 @@ fn main() -> ExitCode {
         Some(Command::Import(ImportCommand::Idx(args))) => import_idx(args),
         Some(Command::Predict(args)) => predict(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::View(args)) => view(args),
+        Some(Command::BenchDashboard(args)) => bench_dashboard(args),
     };
     match result {
         Ok(code) => code,
@@ -55,34 +59,106 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let data = prepare(&cfg)?;
+    // The dashboard when stdout is a terminal, unless --headless or --json.
+    let dashboard = !args.headless && !args.json && std::io::stdout().is_terminal();
+    let options = selftrain::tui::DashboardOptions {
+        exit_when_finished: false,
+        policy: Some((&cfg).into()),
+    };
     let handle = spawn_with(
         EngineInputs {
             config: cfg,
-            data,
+            data: data.clone(),
             device: spec,
             run_dir,
         },
         state,
     );
     // Ctrl-C / SIGTERM: ask the trainer to stop (it finishes the batch and saves a checkpoint);
-    // a second signal exits at once.
+    // a second signal exits at once. (In the dashboard, Ctrl-C arrives as a key instead.)
     let controls = handle.controls.clone();
     let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = signalled.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            selftrain::tui::terminal::restore();
             std::process::exit(EXIT_STOPPED as i32);
         }
         let _ = controls.send(Control::Stop);
     });
-    let options = HeadlessOptions {
-        json: args.json,
-        progress_bar: std::io::stderr().is_terminal(),
+    let summary = if dashboard {
+        match selftrain::tui::run_dashboard(handle, data, options)? {
+            Some(summary) => {
+                println!("{}", selftrain::tui::run::summary_line(&summary));
+                summary
+            }
+            None => {
+                eprintln!(
+                    "left before the trainer finished stopping; its checkpoint may be missing"
+                );
+                return Ok(ExitCode::from(EXIT_STOPPED));
+            }
+        }
+    } else {
+        let options = HeadlessOptions {
+            json: args.json,
+            progress_bar: std::io::stderr().is_terminal(),
+        };
+        run_headless(handle, options)?
     };
-    let summary = run_headless(handle, options)?;
     if summary.stop_reason == "stopped" {
         return Ok(ExitCode::from(EXIT_STOPPED));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
+    selftrain::tui::run_view(&args.run_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_dashboard(args: BenchDashboardArgs) -> anyhow::Result<ExitCode> {
+    let cfg = args.train.to_config()?;
+    let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    let data = prepare(&cfg)?;
+    let [cols, rows] = args.terminal;
+    let opts = selftrain::tui::bench::OverheadOptions {
+        config: cfg,
+        device: spec,
+        repeats: args.repeats,
+        size: (
+            cols.min(u16::MAX as usize) as u16,
+            rows.min(u16::MAX as usize) as u16,
+        ),
+    };
+    let report = selftrain::tui::bench::run(&opts, data, |r| {
+        eprintln!(
+            "{:<9} {:>6} steps in {:>7.2}s: {:>8.1} img/s{}",
+            r.arm,
+            r.global_steps,
+            r.wall_secs,
+            r.images_per_sec,
+            if r.arm == "dashboard" {
+                format!(
+                    " ({} frames, {} KiB drawn)",
+                    r.frames,
+                    r.terminal_bytes / 1024
+                )
+            } else {
+                String::new()
+            }
+        );
+    })?;
+    println!(
+        "training throughput (median of {}): headless {:.1} img/s | dashboard {:.1} img/s ({} at {:.1} frames/s) | overhead {:.2}%",
+        opts.repeats.max(1),
+        report.headless_images_per_sec,
+        report.dashboard_images_per_sec,
+        report.terminal,
+        report.dashboard_frames_per_sec,
+        report.overhead_percent
+    );
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
 }
 

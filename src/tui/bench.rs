@@ -1,0 +1,260 @@
+//! `selftrain bench-dashboard`: what the dashboard costs the trainer. The same training run is
+//! done headless and with the dashboard drawing into a pseudo-terminal (a real pty, drained by
+//! a reader thread like a terminal emulator would), alternately, `repeats` times each; the
+//! median training throughput of both is printed side by side.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use serde::Serialize;
+
+use crate::config::TrainConfig;
+use crate::device::DeviceSpec;
+use crate::run::RunDir;
+use crate::train::engine::{EngineInputs, spawn};
+use crate::train::prepare::PreparedData;
+use crate::tui::app::{App, Mode};
+use crate::tui::images::PoolImages;
+use crate::tui::run::{apply_update, event_loop};
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct OverheadOptions {
+    /// Training configuration (the same for every run).
+    pub config: TrainConfig,
+    /// Device.
+    pub device: DeviceSpec,
+    /// Runs of each kind.
+    pub repeats: usize,
+    /// Pseudo-terminal size (columns, rows).
+    pub size: (u16, u16),
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArmRun {
+    /// `headless` or `dashboard`.
+    pub arm: &'static str,
+    /// Optimizer steps.
+    pub global_steps: u64,
+    /// Wall time of the run (trainer clock).
+    pub wall_secs: f64,
+    /// Training throughput: steps × batch size / wall time.
+    pub images_per_sec: f64,
+    /// Frames drawn (dashboard only).
+    pub frames: u64,
+    /// Bytes written to the terminal (dashboard only).
+    pub terminal_bytes: u64,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverheadReport {
+    /// Every run, in the order done.
+    pub runs: Vec<ArmRun>,
+    /// Median throughput headless.
+    pub headless_images_per_sec: f64,
+    /// Median throughput with the dashboard.
+    pub dashboard_images_per_sec: f64,
+    /// Throughput lost to the dashboard, in percent of headless (negative: noise in its favour).
+    pub overhead_percent: f64,
+    /// Mean frames per second the dashboard drew.
+    pub dashboard_frames_per_sec: f64,
+    /// Pseudo-terminal size.
+    pub terminal: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A pseudo-terminal: the master side (read by a drain thread) and the slave side (written by
+/// the dashboard).
+#[cfg(unix)]
+fn open_pty(cols: u16, rows: u16) -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::ffi::CStr;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: plain libc calls on a descriptor we own; every result is checked.
+    unsafe {
+        let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let master = std::fs::File::from_raw_fd(fd);
+        if libc::grantpt(fd) != 0 || libc::unlockpt(fd) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut name = [0 as libc::c_char; 256];
+        if libc::ptsname_r(fd, name.as_mut_ptr(), name.len()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let path = CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(path)?;
+        let size = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &size);
+        Ok((master, slave))
+    }
+}
+
+fn run_once(
+    opts: &OverheadOptions,
+    data: &Arc<PreparedData>,
+    runs: &std::path::Path,
+    dashboard: bool,
+) -> anyhow::Result<ArmRun> {
+    let run_dir = RunDir::create(runs)?;
+    let handle = spawn(EngineInputs {
+        config: opts.config.clone(),
+        data: data.clone(),
+        device: opts.device,
+        run_dir,
+    });
+    let mut frames = 0;
+    let mut terminal_bytes = 0;
+    if dashboard {
+        let (cols, rows) = opts.size;
+        #[cfg(unix)]
+        let (writer, drain) = {
+            use std::io::Read;
+            let (mut master, slave) = open_pty(cols, rows).context("opening a pseudo-terminal")?;
+            let drain = std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                let mut total = 0u64;
+                while let Ok(n) = master.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    total += n as u64;
+                }
+                total
+            });
+            (slave, Some(drain))
+        };
+        #[cfg(not(unix))]
+        let (writer, drain) = (std::io::sink(), None::<std::thread::JoinHandle<u64>>);
+        let mut terminal = Terminal::with_options(
+            ratatui::backend::CrosstermBackend::new(writer),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, cols, rows)),
+            },
+        )?;
+        let mut app = App::new(Mode::Live);
+        app.exit_on_finish = true;
+        app.policy = Some((&opts.config).into());
+        app.set_images(PoolImages::live(data.clone()));
+        let input = crossbeam_channel::never();
+        let stats = event_loop(
+            &mut terminal,
+            &mut app,
+            &handle.updates,
+            apply_update,
+            Some(&handle.controls),
+            &input,
+        )?;
+        frames = stats.frames;
+        drop(terminal);
+        if let Some(d) = drain {
+            terminal_bytes = d.join().unwrap_or(0);
+        }
+    } else {
+        for _ in handle.updates.iter() {}
+    }
+    let summary = handle
+        .thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
+    let images = summary.global_steps as f64 * opts.config.batch_size as f64;
+    Ok(ArmRun {
+        arm: if dashboard { "dashboard" } else { "headless" },
+        global_steps: summary.global_steps,
+        wall_secs: summary.wall_secs,
+        images_per_sec: images / summary.wall_secs.max(1e-9),
+        frames,
+        terminal_bytes,
+    })
+}
+
+/// Runs the comparison; `progress` is told about each run as it ends.
+pub fn run(
+    opts: &OverheadOptions,
+    data: Arc<PreparedData>,
+    mut progress: impl FnMut(&ArmRun),
+) -> anyhow::Result<OverheadReport> {
+    let runs =
+        std::env::temp_dir().join(format!("selftrain-bench-dashboard-{}", std::process::id()));
+    let mut all = Vec::new();
+    let result = (|| {
+        for i in 0..opts.repeats.max(1) {
+            let order = if i % 2 == 0 {
+                [false, true]
+            } else {
+                [true, false]
+            };
+            for dashboard in order {
+                let r = run_once(opts, &data, &runs, dashboard)?;
+                progress(&r);
+                all.push(r);
+            }
+        }
+        anyhow::Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&runs);
+    result?;
+    let of = |arm: &str| -> Vec<f64> {
+        all.iter()
+            .filter(|r| r.arm == arm)
+            .map(|r| r.images_per_sec)
+            .collect()
+    };
+    let headless = median(of("headless"));
+    let dashboard = median(of("dashboard"));
+    let (frames, secs) = all
+        .iter()
+        .filter(|r| r.arm == "dashboard")
+        .fold((0u64, 0.0), |(f, s), r| (f + r.frames, s + r.wall_secs));
+    Ok(OverheadReport {
+        headless_images_per_sec: headless,
+        dashboard_images_per_sec: dashboard,
+        overhead_percent: if headless > 0.0 {
+            (headless - dashboard) / headless * 100.0
+        } else {
+            0.0
+        },
+        dashboard_frames_per_sec: frames as f64 / secs.max(1e-9),
+        terminal: format!("{}x{}", opts.size.0, opts.size.1),
+        runs: all,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(vec![]), 0.0);
+    }
+}

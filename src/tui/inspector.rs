@@ -1,0 +1,391 @@
+//! Pseudo-label inspector: rejected samples sorted by confidence (nearest τ first) or accepted
+//! ones (least confident first), filterable by predicted class; the selected sample drawn with
+//! half-block pixels, with its file, prediction, top-3, hidden truth and the user's action.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use crate::tui::app::{App, InspectorList, MarkState, SampleAction, SampleMark, SampleStatus};
+use crate::tui::images::halfblock;
+use crate::tui::widgets::{self, panel, truncate};
+
+/// The user's action on a sample, in two or three words (list column).
+pub fn mark_short(app: &App, mark: &SampleMark) -> String {
+    let (sent, done) = match mark.action {
+        SampleAction::Accept(_) => ("accept".to_string(), "accepted".to_string()),
+        SampleAction::Label(c) => (
+            format!("label {}", app.class_name(c)),
+            format!("labelled {}", app.class_name(c)),
+        ),
+        SampleAction::Exclude => ("exclude".to_string(), "excluded".to_string()),
+    };
+    match mark.state {
+        MarkState::Sent => format!("… {sent}"),
+        MarkState::Applied { .. } => format!("✓ {done}"),
+        MarkState::Refused(_) => format!("✗ {sent}"),
+    }
+}
+
+/// The user's action on a sample, in a few words.
+pub fn mark_text(app: &App, mark: &SampleMark) -> String {
+    let action = match mark.action {
+        SampleAction::Accept(c) => format!("accept as {}", app.class_name(c)),
+        SampleAction::Label(c) => format!("label {}", app.class_name(c)),
+        SampleAction::Exclude => "exclude".to_string(),
+    };
+    match &mark.state {
+        MarkState::Sent => format!("{action} · sent"),
+        MarkState::Applied { .. } => format!("{action} ✓"),
+        MarkState::Refused(_) => format!("{action} · refused"),
+    }
+}
+
+fn mark_style(mark: &SampleMark) -> Style {
+    match mark.state {
+        MarkState::Sent => Style::new().fg(widgets::PENDING),
+        MarkState::Applied { .. } => Style::new().fg(widgets::GOOD),
+        MarkState::Refused(_) => Style::new().fg(widgets::BAD),
+    }
+}
+
+/// Keeps the end of `text` (file names: the end is what tells them apart), `…` in front.
+pub fn truncate_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width || width == 0 {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(n - (width - 1)).collect();
+    format!("…{tail}")
+}
+
+/// Draws the inspector into `area` (everything between the status lines and the key bar).
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let list_w = area.width * 11 / 20;
+    let [list_area, detail_area] =
+        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(area);
+    draw_list(frame, list_area, app);
+    draw_detail(frame, detail_area, app);
+    if app.inspector.picker.is_some() {
+        draw_picker(frame, detail_area, app);
+    }
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
+    let (name, order, other) = match app.inspector.list {
+        InspectorList::Rejected => ("Rejected", "nearest τ first", "accepted"),
+        InspectorList::Accepted => ("Accepted", "nearest τ first", "rejected"),
+    };
+    let filter = app
+        .inspector
+        .class_filter
+        .map_or("all".to_string(), |c| app.class_name(c));
+    let title = Line::from(vec![
+        Span::raw(format!(" {name} {} ", app.inspector.rows.len())).bold(),
+        Span::raw(format!("· class: {filter} · {order} · tab: {other} ")).fg(widgets::DIM),
+    ]);
+    let block = panel(title, true);
+    if app.predictions.is_empty() {
+        let text = if app.pseudo.is_some() {
+            "the predictions of this round are not available"
+        } else {
+            "no predictions yet: the list fills in when round 1 starts (after the warm-up)"
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .fg(widgets::DIM)
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let index_w = app
+        .predictions
+        .iter()
+        .map(|p| p.index)
+        .max()
+        .unwrap_or(0)
+        .to_string()
+        .len();
+    let longest = app
+        .classes()
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(5);
+    // Highlight symbol 1, index, confidence 5, four column gaps.
+    let fixed = 1 + index_w + 5 + 4;
+    let spare = inner_w.saturating_sub(fixed);
+    let name_w = longest.min(12).min(spare * 2 / 7).max(4);
+    let mark_w = spare.saturating_sub(2 * name_w).max(1);
+    let rows: Vec<Row> = app
+        .inspector
+        .rows
+        .iter()
+        .map(|&i| {
+            let p = &app.predictions[i];
+            let (truth_text, truth_style) = match p.truth {
+                Some(t) if t == p.predicted() => ("✓".to_string(), Style::new().fg(widgets::GOOD)),
+                Some(t) => (
+                    format!("✗ {}", app.class_name(t)),
+                    Style::new().fg(widgets::BAD),
+                ),
+                None => ("?".to_string(), Style::new().fg(widgets::DIM)),
+            };
+            let (mark, mstyle) = match app.marks.get(&p.index) {
+                Some(m) => (mark_short(app, m), mark_style(m)),
+                None => match app.samples[i].status {
+                    SampleStatus::Forced => {
+                        ("accepted by you".into(), Style::new().fg(widgets::GOOD))
+                    }
+                    _ => (String::new(), Style::new()),
+                },
+            };
+            Row::new(vec![
+                Cell::from(format!("{:>w$}", p.index, w = index_w)),
+                Cell::from(truncate(&app.class_name(p.predicted()), name_w)),
+                Cell::from(format!("{:.3}", p.confidence())),
+                Cell::from(truncate(&truth_text, name_w)).style(truth_style),
+                Cell::from(truncate(&mark, mark_w)).style(mstyle),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        "#".to_string(),
+        truncate("predicted", name_w),
+        "conf".to_string(),
+        "truth".to_string(),
+        "you".to_string(),
+    ])
+    .style(
+        Style::new()
+            .fg(widgets::DIM)
+            .add_modifier(Modifier::UNDERLINED),
+    );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(index_w as u16),
+            Constraint::Length(name_w as u16),
+            Constraint::Length(5),
+            Constraint::Length(name_w as u16),
+            Constraint::Min(1),
+        ],
+    )
+    .header(header)
+    .block(block)
+    .row_highlight_style(Style::new().bg(Color::Blue).fg(Color::White).bold())
+    .highlight_symbol("▶")
+    .highlight_spacing(ratatui::widgets::HighlightSpacing::Always);
+    let mut state = TableState::default()
+        .with_offset(app.inspector.offset)
+        .with_selected(app.selected_sample().map(|_| app.inspector.selected));
+    frame.render_stateful_widget(table, area, &mut state);
+    app.inspector.offset = state.offset();
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(i) = app.selected_sample() else {
+        let text = if app.predictions.is_empty() {
+            ""
+        } else {
+            "no sample in this list (try tab or f)"
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .fg(widgets::DIM)
+                .block(panel(" Sample ", false)),
+            area,
+        );
+        return;
+    };
+    let p = &app.predictions[i];
+    let info = &app.samples[i];
+    let title = Line::from(vec![
+        Span::raw(format!(" Sample #{} ", p.index)).bold(),
+        Span::raw(format!("· round {} ", app.predictions_round)).fg(widgets::DIM),
+    ]);
+    let block = panel(title, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let tau = app.dialled_threshold();
+    let side = if p.confidence() >= tau {
+        "at or above"
+    } else {
+        "below"
+    };
+    let mut text = vec![
+        Line::from(vec![
+            Span::raw("file ").fg(widgets::DIM),
+            Span::raw(truncate_left(
+                &info.file,
+                (inner.width as usize).saturating_sub(5),
+            )),
+        ]),
+        Line::from(vec![
+            Span::raw("predicted ").fg(widgets::DIM),
+            Span::raw(app.class_name(p.predicted())).bold(),
+            Span::raw(format!(" {:.1}%", p.confidence() * 100.0)),
+            Span::raw(format!(" ({side} τ {tau:.2})")).fg(widgets::DIM),
+        ]),
+    ];
+    let mut top = vec![Span::raw(format!("top-{} ", p.top.len())).fg(widgets::DIM)];
+    for (n, (c, prob)) in p.top.iter().enumerate() {
+        if n > 0 {
+            top.push(Span::raw(" · ").fg(widgets::DIM));
+        }
+        top.push(Span::raw(format!(
+            "{} {:.1}%",
+            app.class_name(*c),
+            prob * 100.0
+        )));
+    }
+    text.push(Line::from(top));
+    text.push(match p.truth {
+        Some(t) if t == p.predicted() => Line::from(vec![
+            Span::raw("truth ").fg(widgets::DIM),
+            Span::raw(format!("{} ✓ correct", app.class_name(t))).fg(widgets::GOOD),
+            Span::raw(" (hidden from training)").fg(widgets::DIM),
+        ]),
+        Some(t) => Line::from(vec![
+            Span::raw("truth ").fg(widgets::DIM),
+            Span::raw(format!("{} ✗ wrong", app.class_name(t))).fg(widgets::BAD),
+            Span::raw(" (hidden from training)").fg(widgets::DIM),
+        ]),
+        None => Line::from(vec![
+            Span::raw("truth ").fg(widgets::DIM),
+            Span::raw("unknown"),
+        ]),
+    });
+    text.push(Line::from(vec![
+        Span::raw("status ").fg(widgets::DIM),
+        Span::raw(format!(
+            "{} in round {}",
+            info.status.label(),
+            app.predictions_round
+        )),
+    ]));
+    if let Some(m) = app.marks.get(&p.index) {
+        let detail = match &m.state {
+            MarkState::Sent => " (waiting for the trainer)".to_string(),
+            MarkState::Applied { round, global_step } => format!(
+                " (recorded in round {round} at step {global_step}; takes effect next round)"
+            ),
+            MarkState::Refused(e) => format!(": {e}"),
+        };
+        text.push(Line::from(vec![
+            Span::raw("you ").fg(widgets::DIM),
+            Span::styled(mark_text(app, m), mark_style(m)),
+            Span::raw(detail).fg(widgets::DIM),
+        ]));
+    }
+    let actions = if app.controls_enabled() {
+        format!(
+            "a: accept as {} · l: label… · x: exclude",
+            app.class_name(p.predicted())
+        )
+    } else {
+        "actions disabled (read-only or run ended)".to_string()
+    };
+    text.push(Line::from(Span::raw(actions).fg(widgets::DIM)));
+
+    // Text height once wrapped.
+    let width = inner.width.max(1) as usize;
+    let text_h: usize = text.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let image_rows = (inner.height as usize).saturating_sub(text_h + 1) as u16;
+    let mut lines: Vec<Line> = Vec::new();
+    let pixels = app
+        .images
+        .as_ref()
+        .and_then(|im| im.pixels(p.index, &info.file).map(|px| (px, im.shape())));
+    match pixels {
+        Some((px, shape)) if image_rows >= 3 => {
+            lines.extend(halfblock(
+                px,
+                shape,
+                inner.width,
+                image_rows,
+                app.inspector.grey,
+            ));
+            lines.push(Line::raw(""));
+        }
+        Some(_) => {
+            lines.push(Line::from(
+                Span::raw("(enlarge the terminal to see the image)").fg(widgets::DIM),
+            ));
+        }
+        None => {
+            let note = app
+                .image_note
+                .clone()
+                .unwrap_or_else(|| "image not available".to_string());
+            lines.push(Line::from(Span::raw(note).fg(widgets::DIM)));
+        }
+    }
+    lines.extend(text);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn draw_picker(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(highlight) = app.inspector.picker else {
+        return;
+    };
+    let k = app.classes().len();
+    let index = app
+        .selected_sample()
+        .map_or(0, |i| app.predictions[i].index);
+    let longest = app
+        .classes()
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4);
+    let width = (longest as u16 + 8).max(34);
+    let height = (k as u16 + 3).min(area.height);
+    let rect = widgets::centered(width, height, area);
+    frame.render_widget(Clear, rect);
+    let block = panel(format!(" Label #{index} as… "), true);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let visible = inner.height.saturating_sub(1) as usize;
+    let start = highlight.saturating_sub(visible.saturating_sub(1));
+    let mut lines: Vec<Line> = (start..k.min(start + visible))
+        .map(|c| {
+            let key = if k <= 10 {
+                format!("{c} ")
+            } else {
+                String::new()
+            };
+            let text = format!(" {key}{}", app.class_name(c));
+            if c == highlight {
+                Line::from(
+                    Span::raw(format!("▶{text}"))
+                        .bg(Color::Blue)
+                        .fg(Color::White),
+                )
+            } else {
+                Line::from(Span::raw(format!(" {text}")))
+            }
+        })
+        .collect();
+    lines.push(Line::from(
+        Span::raw("↑↓ enter · 0-9 · esc: cancel").fg(widgets::DIM),
+    ));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_their_end() {
+        assert_eq!(truncate_left("unlabeled/coat/123.png", 12), "…oat/123.png");
+        assert_eq!(truncate_left("a.png", 12), "a.png");
+    }
+}

@@ -1,0 +1,537 @@
+//! `selftrain view RUN_DIR`: the dashboard, read-only, on a run directory. `metrics.jsonl` is
+//! replayed and then followed (polled every [`POLL`]) while the run goes on; the inspector reads
+//! the latest `pseudo_labels_round_NNN.csv`; images are drawn when the data root named in the
+//! run's `config.toml` can be loaded.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use crossbeam_channel::Sender;
+
+use crate::config::TrainConfig;
+use crate::data::{DatasetOptions, load_dataset};
+use crate::run::files;
+use crate::train::events::{Phase, PoolPrediction, Progress, Split, Update};
+use crate::tui::app::{App, Mode, SampleInfo, SampleStatus};
+use crate::tui::images::PoolImages;
+use crate::tui::run::{InputThread, event_loop};
+use crate::tui::terminal::TerminalGuard;
+
+/// How often the run files are polled for new lines.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// What the file follower tells the dashboard.
+#[derive(Debug)]
+pub enum Feed {
+    /// A replayed (or synthesized) update.
+    Update(Box<Update>),
+    /// Predictions of a round, from its CSV.
+    Predictions {
+        /// Round.
+        round: usize,
+        /// Predictions (top-2 from the CSV).
+        predictions: Arc<Vec<PoolPrediction>>,
+        /// File and status of each.
+        samples: Vec<SampleInfo>,
+    },
+    /// The pool images, or why they cannot be drawn.
+    Images(Result<PoolImages, String>),
+    /// A problem reading the files.
+    Problem(String),
+}
+
+/// Applies a feed item to the state.
+pub fn apply(app: &mut App, feed: Feed) {
+    match feed {
+        Feed::Update(u) => app.on_update(*u),
+        Feed::Predictions {
+            round,
+            predictions,
+            samples,
+        } => app.set_predictions(round, predictions, samples),
+        Feed::Images(Ok(images)) => app.set_images(images),
+        Feed::Images(Err(note)) => app.image_note = Some(note),
+        Feed::Problem(message) => app.flash = Some(message),
+    }
+}
+
+/// The training plan, to turn evaluations into progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Warm-up epochs.
+    pub warmup_epochs: usize,
+    /// Epochs per round.
+    pub epochs_per_round: usize,
+    /// Rounds.
+    pub rounds: usize,
+    /// Batch size (for the average throughput).
+    pub batch_size: usize,
+}
+
+impl From<&TrainConfig> for Plan {
+    fn from(c: &TrainConfig) -> Self {
+        Self {
+            warmup_epochs: c.warmup_epochs,
+            epochs_per_round: c.epochs_per_round,
+            rounds: c.rounds,
+            batch_size: c.batch_size,
+        }
+    }
+}
+
+/// Turns `metrics.jsonl` lines back into updates, adding the progress updates the file does not
+/// hold (derived from evaluations, rounds and the plan).
+#[derive(Debug, Clone, Default)]
+pub struct Replayer {
+    plan: Option<Plan>,
+    epochs_done: usize,
+    total_rounds: usize,
+    /// Class names, once `Started` was read.
+    pub classes: Vec<String>,
+    /// Whether `Finished` or `Failed` was read.
+    pub ended: bool,
+    /// Latest round with pseudo-labels.
+    pub pseudo_round: usize,
+}
+
+impl Replayer {
+    /// A replayer for a run with this plan (when `config.toml` could be read).
+    pub fn new(plan: Option<Plan>) -> Self {
+        Self {
+            plan,
+            total_rounds: plan.map_or(0, |p| p.rounds),
+            ..Self::default()
+        }
+    }
+
+    fn progress(
+        &self,
+        phase: Phase,
+        round: usize,
+        epoch: usize,
+        step: u64,
+        elapsed: f64,
+    ) -> Update {
+        let (total_epochs, fraction) = match self.plan {
+            Some(p) => {
+                let planned = p.warmup_epochs + p.rounds * p.epochs_per_round;
+                let total = if round == 0 {
+                    p.warmup_epochs
+                } else {
+                    p.epochs_per_round
+                };
+                let f = if planned == 0 {
+                    1.0
+                } else {
+                    (self.epochs_done as f64 / planned as f64).min(1.0)
+                };
+                (total, f)
+            }
+            None => (0, 0.0),
+        };
+        let batch = self.plan.map_or(0, |p| p.batch_size);
+        Update::Progress(Progress {
+            phase,
+            round,
+            total_rounds: self.total_rounds,
+            epoch,
+            total_epochs,
+            step: 0,
+            total_steps: 0,
+            global_step: step,
+            images_per_sec: if elapsed > 0.0 {
+                step as f64 * batch as f64 / elapsed
+            } else {
+                0.0
+            },
+            elapsed_secs: elapsed,
+            fraction_done: if phase == Phase::Done { 1.0 } else { fraction },
+        })
+    }
+
+    /// Updates for one line (none for a blank or unknown line).
+    pub fn line(&mut self, line: &str) -> Result<Vec<Update>, String> {
+        if line.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let elapsed = value["elapsed_secs"].as_f64().unwrap_or(0.0);
+        let update: Update = match serde_json::from_value(value) {
+            Ok(u) => u,
+            // A kind of update this version does not know: skip it.
+            Err(_) => return Ok(Vec::new()),
+        };
+        let mut out = Vec::with_capacity(2);
+        let extra = match &update {
+            Update::Started(info) => {
+                self.classes = info.classes.clone();
+                self.total_rounds = info.rounds;
+                Some(self.progress(Phase::WarmUp, 0, 0, 0, elapsed))
+            }
+            Update::Evaluation(e) if e.split == Split::Validation => {
+                self.epochs_done += 1;
+                let phase = if e.round == 0 {
+                    Phase::WarmUp
+                } else {
+                    Phase::Training
+                };
+                Some(self.progress(phase, e.round, e.epoch, e.global_step, elapsed))
+            }
+            Update::PseudoLabels(p) => {
+                self.pseudo_round = p.round;
+                None
+            }
+            Update::Finished(s) => {
+                self.ended = true;
+                Some(self.progress(Phase::Done, s.rounds_completed, 0, s.global_steps, elapsed))
+            }
+            Update::Failed { .. } => {
+                self.ended = true;
+                None
+            }
+            _ => None,
+        };
+        if let Some(p) = extra {
+            if matches!(update, Update::Started(_)) {
+                out.push(update);
+                out.push(p);
+            } else {
+                out.push(p);
+                out.push(update);
+            }
+        } else {
+            out.push(update);
+        }
+        Ok(out)
+    }
+}
+
+/// Splits one CSV line into fields (double-quoted fields may hold commas and `""`).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.is_empty() => quoted = true,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
+/// Parses a `pseudo_labels_round_NNN.csv` into predictions (top-2: predicted and runner-up)
+/// and sample facts; class names are mapped to indices with `classes`.
+pub fn parse_pseudo_csv(
+    text: &str,
+    classes: &[String],
+) -> Result<(Vec<PoolPrediction>, Vec<SampleInfo>), String> {
+    let index: HashMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let class = |name: &str, line: usize| {
+        index
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("line {line}: unknown class `{name}`"))
+    };
+    let mut predictions = Vec::new();
+    let mut samples = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f = csv_fields(line);
+        if f.len() < 8 {
+            // A torn last line of a file being written.
+            continue;
+        }
+        let num = |s: &str| {
+            s.parse::<f32>()
+                .map_err(|_| format!("line {}: `{s}` is not a number", n + 1))
+        };
+        let mut top = vec![(class(&f[2], n + 1)?, num(&f[3])?)];
+        if !f[4].is_empty() {
+            top.push((class(&f[4], n + 1)?, num(&f[5])?));
+        }
+        let status = SampleStatus::from_csv(f[7].trim())
+            .ok_or_else(|| format!("line {}: unknown status `{}`", n + 1, f[7]))?;
+        predictions.push(PoolPrediction {
+            index: f[0]
+                .parse()
+                .map_err(|_| format!("line {}: bad index `{}`", n + 1, f[0]))?,
+            top,
+            truth: if f[6].is_empty() {
+                None
+            } else {
+                Some(class(&f[6], n + 1)?)
+            },
+            accepted: status.is_accepted(),
+        });
+        samples.push(SampleInfo {
+            file: f[1].clone(),
+            status,
+        });
+    }
+    Ok((predictions, samples))
+}
+
+/// The latest `pseudo_labels_round_NNN.csv` of a run: `(round, path)`.
+pub fn latest_pseudo_csv(run_dir: &Path) -> Option<(usize, PathBuf)> {
+    std::fs::read_dir(run_dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name
+                .strip_prefix("pseudo_labels_round_")?
+                .strip_suffix(".csv")?
+                .parse()
+                .ok()?;
+            Some((n, e.path()))
+        })
+        .max_by_key(|(n, _)| *n)
+}
+
+/// The data root of a run: as written in its config, else relative to the folder holding the
+/// runs folder (where training was started).
+pub fn resolve_data_root(run_dir: &Path, data: &Path) -> Option<PathBuf> {
+    let mut candidates = vec![data.to_path_buf()];
+    if data.is_relative()
+        && let Some(base) = run_dir.parent().and_then(Path::parent)
+    {
+        candidates.push(base.join(data));
+    }
+    candidates.into_iter().find(|p| p.join("train").is_dir())
+}
+
+fn load_images(run_dir: &Path, cfg: Option<&TrainConfig>) -> Result<PoolImages, String> {
+    let cfg = cfg.ok_or("images not shown: config.toml cannot be read")?;
+    let root = resolve_data_root(run_dir, &cfg.data).ok_or_else(|| {
+        format!(
+            "images not shown: data root {} not found",
+            cfg.data.display()
+        )
+    })?;
+    let loaded = load_dataset(&DatasetOptions {
+        root: root.clone(),
+        channels: cfg.channels,
+        size: cfg.image_size.map(|[h, w]| (h, w)),
+        on_bad_image: crate::data::BadImagePolicy::Skip,
+    })
+    .map_err(|e| format!("images not shown: {e}"))?;
+    Ok(PoolImages::loaded(loaded.unlabeled))
+}
+
+/// Follows a run directory, sending what it reads, until `stop` is set or the run has ended
+/// and everything was read.
+fn follow(run_dir: PathBuf, plan: Option<Plan>, tx: Sender<Feed>, stop: Arc<AtomicBool>) {
+    let metrics = run_dir.join(files::METRICS);
+    let mut replayer = Replayer::new(plan);
+    let mut offset: u64 = 0;
+    let mut partial = String::new();
+    let mut csv_seen: Option<(usize, Option<SystemTime>)> = None;
+    while !stop.load(Ordering::SeqCst) {
+        // New complete lines of metrics.jsonl.
+        if let Ok(mut file) = std::fs::File::open(&metrics) {
+            let mut bytes = Vec::new();
+            if file.seek(SeekFrom::Start(offset)).is_ok() && file.read_to_end(&mut bytes).is_ok() {
+                offset += bytes.len() as u64;
+                partial.push_str(&String::from_utf8_lossy(&bytes));
+                while let Some(end) = partial.find('\n') {
+                    let line: String = partial.drain(..=end).collect();
+                    match replayer.line(&line) {
+                        Ok(updates) => {
+                            for u in updates {
+                                if tx.send(Feed::Update(Box::new(u))).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Feed::Problem(format!("metrics.jsonl: {e}")));
+                        }
+                    }
+                }
+            }
+        }
+        // The latest round's predictions.
+        if !replayer.classes.is_empty()
+            && let Some((round, path)) = latest_pseudo_csv(&run_dir)
+        {
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            if csv_seen != Some((round, modified)) {
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| parse_pseudo_csv(&t, &replayer.classes))
+                {
+                    Ok((predictions, samples)) => {
+                        csv_seen = Some((round, modified));
+                        let _ = tx.send(Feed::Predictions {
+                            round,
+                            predictions: Arc::new(predictions),
+                            samples,
+                        });
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Feed::Problem(format!("{}: {e}", path.display())));
+                        csv_seen = Some((round, modified));
+                    }
+                }
+            }
+        }
+        if replayer.ended && partial.is_empty() {
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Opens the read-only dashboard on a run directory until the user quits.
+pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
+    let metrics = run_dir.join(files::METRICS);
+    if !metrics.is_file() {
+        anyhow::bail!(
+            "{} is not a run directory: {} is missing",
+            run_dir.display(),
+            files::METRICS
+        );
+    }
+    let cfg = TrainConfig::from_toml_file(&run_dir.join(files::CONFIG)).ok();
+    let plan = cfg.as_ref().map(Plan::from);
+    let policy = cfg.as_ref().map(crate::tui::app::Policy::from);
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let follower = {
+        let (dir, tx, stop) = (run_dir.to_path_buf(), tx.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("selftrain-view".into())
+            .spawn(move || follow(dir, plan, tx, stop))
+            .context("starting the file follower")?
+    };
+    {
+        let dir = run_dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("selftrain-images".into())
+            .spawn(move || {
+                let _ = tx.send(Feed::Images(load_images(&dir, cfg.as_ref())));
+            })
+            .context("starting the image loader")?;
+    }
+    let mut app = App::new(Mode::ReadOnly);
+    app.source = Some(run_dir.display().to_string());
+    app.policy = policy;
+    let result = {
+        let mut guard = TerminalGuard::enter()?;
+        let input = InputThread::spawn();
+        let r = event_loop(
+            &mut guard.terminal,
+            &mut app,
+            &rx,
+            apply,
+            None,
+            &input.events,
+        );
+        input.stop();
+        r
+    };
+    stop.store(true, Ordering::SeqCst);
+    let _ = follower.join();
+    result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixture;
+
+    #[test]
+    fn csv_fields_handle_quotes() {
+        assert_eq!(csv_fields("a,b,,c"), vec!["a", "b", "", "c"]);
+        assert_eq!(
+            csv_fields("1,\"x,y.png\",\"say \"\"hi\"\"\",z"),
+            vec!["1", "x,y.png", "say \"hi\"", "z"]
+        );
+    }
+
+    #[test]
+    fn pseudo_csv_parses_into_predictions() {
+        let classes: Vec<String> = ["cat", "dog"].iter().map(|s| s.to_string()).collect();
+        let text = "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status\n\
+                    0,unlabeled/cat/a.png,cat,0.950000,dog,0.050000,cat,accepted\n\
+                    1,\"u/b,1.png\",dog,0.600000,cat,0.400000,,rejected\n\
+                    2,u/c.png,dog,0.700000,cat,0.300000,cat,excluded\n\
+                    3,u/d.png,cat,0.5";
+        let (p, s) = parse_pseudo_csv(text, &classes).unwrap();
+        assert_eq!(p.len(), 3, "the torn last line is left out");
+        assert_eq!(p[0].top, vec![(0, 0.95), (1, 0.05)]);
+        assert!(p[0].accepted && !p[1].accepted);
+        assert_eq!(p[1].truth, None);
+        assert_eq!(s[1].file, "u/b,1.png");
+        assert_eq!(s[2].status, SampleStatus::Excluded);
+        assert!(parse_pseudo_csv("h\n0,f,bird,0.5,,,,rejected\n", &classes).is_err());
+    }
+
+    #[test]
+    fn replay_synthesizes_progress_from_evaluations() {
+        let plan = Plan {
+            warmup_epochs: 2,
+            epochs_per_round: 1,
+            rounds: 2,
+            batch_size: 10,
+        };
+        let mut r = Replayer::new(Some(plan));
+        let mut all = Vec::new();
+        for u in fixture::updates() {
+            let mut v = serde_json::to_value(&u).unwrap();
+            v["elapsed_secs"] = serde_json::json!(10.0);
+            let line = serde_json::to_string(&v).unwrap();
+            all.extend(r.line(&line).unwrap());
+        }
+        let progress: Vec<&Progress> = all
+            .iter()
+            .filter_map(|u| match u {
+                Update::Progress(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert!(progress.len() >= 3);
+        let last = progress.last().unwrap();
+        assert_eq!(last.elapsed_secs, 10.0);
+        assert!(last.fraction_done > 0.0 && last.fraction_done <= 1.0);
+        assert_eq!(r.classes.len(), fixture::CLASSES.len());
+        assert!(r.pseudo_round >= 1);
+        assert!(r.line("").unwrap().is_empty());
+        assert!(r.line("{\"type\":\"novel\"}").unwrap().is_empty());
+        assert!(r.line("{not json").is_err());
+    }
+
+    #[test]
+    fn data_root_is_found_next_to_the_runs_folder() {
+        let base = std::env::temp_dir().join(format!("selftrain-view-{}", std::process::id()));
+        let run = base.join("runs").join("r1");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::create_dir_all(base.join("mydata").join("train")).unwrap();
+        assert_eq!(
+            resolve_data_root(&run, Path::new("mydata")),
+            Some(base.join("mydata"))
+        );
+        assert_eq!(resolve_data_root(&run, Path::new("nowhere")), None);
+        std::fs::remove_dir_all(base).unwrap();
+    }
+}
