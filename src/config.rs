@@ -220,6 +220,25 @@ impl TrainConfig {
                 format!("must be >= 0, got {}", self.checkpoint_every_secs),
             ));
         }
+        // TOML integers are 64-bit signed: larger values could not be saved with the run.
+        let max = i64::MAX as u64;
+        for (field, value) in [
+            ("seed", self.seed),
+            ("batch_size", self.batch_size as u64),
+            ("warmup_epochs", self.warmup_epochs as u64),
+            ("epochs_per_round", self.epochs_per_round as u64),
+            ("rounds", self.rounds as u64),
+            ("patience", self.patience as u64),
+            ("augment_shift", self.augment_shift as u64),
+            ("pseudo_ramp_rounds", self.pseudo_ramp_rounds as u64),
+        ] {
+            if value > max {
+                return Err(invalid(
+                    field,
+                    format!("must be at most {max}, got {value}"),
+                ));
+            }
+        }
         if self.batch_size == 0 {
             return Err(invalid("batch_size", "must be at least 1, got 0"));
         }

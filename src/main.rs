@@ -85,6 +85,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
             std::process::exit(EXIT_STOPPED as i32);
         }
         let _ = controls.send(Control::Stop);
+        selftrain::tui::run::request_exit();
     });
     let summary = if dashboard {
         match selftrain::tui::run_dashboard(handle, data, options)? {
@@ -207,6 +208,16 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
+    }
+    if args.size.iter().any(|&s| !(4..=1024).contains(&s)) {
+        anyhow::bail!(
+            "--size: each side must be within 4..=1024, got {}x{}",
+            args.size[0],
+            args.size[1]
+        );
+    }
+    if args.channels != 1 && args.channels != 3 {
+        anyhow::bail!("--channels must be 1 or 3, got {}", args.channels);
     }
     let report = selftrain::bench::run(&selftrain::bench::BenchOptions {
         device: spec,
