@@ -69,7 +69,7 @@ for target in "${targets[@]}"; do
     nice cargo "${toolchain[@]}" fuzz run "${extra[@]}" "$target" -- \
         -max_total_time="$FUZZ_SECONDS" -rss_limit_mb="$FUZZ_RSS_MB" \
         -timeout="$FUZZ_TIMEOUT" -print_final_stats=1 2>&1 | tee "$log" |
-        grep -E '^(#[0-9]+ +(INITED|DONE)|Done |==[0-9]+==|SUMMARY|ERROR|thread .* panicked|stat::number_of_executed_units|error)'
+        grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done |==[0-9]+==|SUMMARY|ERROR|thread .* panicked|stat::number_of_executed_units|error)'
     status="${PIPESTATUS[0]}"
     set -e
     if [[ "$status" -ne 0 ]]; then

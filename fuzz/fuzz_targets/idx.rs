@@ -8,7 +8,10 @@ use selftrain::data::idx::{parse_idx_images, parse_idx_labels};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(images) = parse_idx_images(data) {
-        assert_eq!(images.pixels.len(), images.count * images.rows * images.cols);
+        assert_eq!(
+            images.pixels.len(),
+            images.count * images.rows * images.cols
+        );
         if images.count > 0 {
             let last = images.image(images.count - 1);
             assert_eq!(last.len(), images.rows * images.cols);

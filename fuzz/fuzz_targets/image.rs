@@ -21,7 +21,11 @@ fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let base = PathBuf::from("/dev/shm");
-        let base = if base.is_dir() { base } else { std::env::temp_dir() };
+        let base = if base.is_dir() {
+            base
+        } else {
+            std::env::temp_dir()
+        };
         let dir = base.join(format!("selftrain-fuzz-image-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
