@@ -30,5 +30,6 @@ fi
 
 TORCH_LIB="$("$VENV/bin/python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
 echo "export VIRTUAL_ENV=$VENV"
+echo "export PATH=$VENV/bin:\$PATH"  # torch-sys runs the venv's \`python\`
 echo "export LIBTORCH_USE_PYTORCH=1"
 echo "export SELFTRAIN_TORCH_LIB=$TORCH_LIB"

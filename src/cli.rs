@@ -151,11 +151,18 @@ pub struct BenchArgs {
 }
 
 /// Flags of `train` (each overrides the same field of the config file).
-#[derive(Debug, Args, Default, Clone)]
+#[derive(Debug, Args, Default, Clone, PartialEq)]
 pub struct TrainArgs {
     /// TOML config file; flags override its values.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub config: Option<PathBuf>,
+    /// Continue an interrupted run from its last checkpoint (its saved config is used; only
+    /// --device, --headless and --json may be given with it).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Seconds between periodic checkpoints at epoch ends (0 = every epoch).
+    #[arg(long)]
+    pub checkpoint_every_secs: Option<f64>,
     /// Data root (train/, unlabeled/, test/, optional val/). Default: sample-data.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -265,6 +272,38 @@ pub fn parse_size(text: &str) -> Result<[usize; 2], String> {
 }
 
 impl TrainArgs {
+    /// For `--resume RUN_DIR`: the run's saved configuration, with `--device` and
+    /// `--checkpoint-every-secs` applied. Any other training flag is refused: the resumed run must
+    /// be the same run.
+    pub fn resume_config(&self) -> anyhow::Result<Option<(TrainConfig, PathBuf)>> {
+        let Some(run_dir) = &self.resume else {
+            return Ok(None);
+        };
+        let allowed = TrainArgs {
+            resume: self.resume.clone(),
+            device: self.device.clone(),
+            checkpoint_every_secs: self.checkpoint_every_secs,
+            headless: self.headless,
+            json: self.json,
+            ..TrainArgs::default()
+        };
+        if *self != allowed {
+            anyhow::bail!(
+                "--resume continues a run with its saved config.toml: only --device, --checkpoint-every-secs, --headless and --json may be given with it"
+            );
+        }
+        let path = run_dir.join(crate::run::files::CONFIG);
+        let mut cfg = TrainConfig::from_toml_file(&path)?;
+        if let Some(d) = &self.device {
+            cfg.device = d.clone();
+        }
+        if let Some(c) = self.checkpoint_every_secs {
+            cfg.checkpoint_every_secs = c;
+        }
+        cfg.validate()?;
+        Ok(Some((cfg, run_dir.clone())))
+    }
+
     /// The effective configuration: defaults, then the config file, then these flags; validated.
     pub fn to_config(&self) -> anyhow::Result<TrainConfig> {
         let mut cfg = match &self.config {
@@ -303,7 +342,8 @@ impl TrainArgs {
             val_fraction,
             class_weighting,
             dropout,
-            on_bad_image
+            on_bad_image,
+            checkpoint_every_secs
         );
         if self.channels.is_some() {
             cfg.channels = self.channels;

@@ -88,8 +88,9 @@ pub struct TrainConfig {
     pub dropout: f64,
     /// Bad images: `skip` (warn, count, list) or `fail`.
     pub on_bad_image: crate::data::BadImagePolicy,
-    /// Rejected samples kept per round in updates for inspection (0 = all).
-    pub max_rejected_listed: usize,
+    /// Seconds between periodic resumable checkpoints at epoch ends (round starts always
+    /// checkpoint; 0 = every epoch).
+    pub checkpoint_every_secs: f64,
 }
 
 impl Default for TrainConfig {
@@ -123,7 +124,7 @@ impl Default for TrainConfig {
             class_weights: None,
             dropout: 0.3,
             on_bad_image: crate::data::BadImagePolicy::Skip,
-            max_rejected_listed: 0,
+            checkpoint_every_secs: 30.0,
         }
     }
 }
@@ -212,6 +213,31 @@ impl TrainConfig {
                 "weight_decay",
                 format!("must be >= 0, got {}", self.weight_decay),
             ));
+        }
+        if !(self.checkpoint_every_secs.is_finite() && self.checkpoint_every_secs >= 0.0) {
+            return Err(invalid(
+                "checkpoint_every_secs",
+                format!("must be >= 0, got {}", self.checkpoint_every_secs),
+            ));
+        }
+        // TOML integers are 64-bit signed: larger values could not be saved with the run.
+        let max = i64::MAX as u64;
+        for (field, value) in [
+            ("seed", self.seed),
+            ("batch_size", self.batch_size as u64),
+            ("warmup_epochs", self.warmup_epochs as u64),
+            ("epochs_per_round", self.epochs_per_round as u64),
+            ("rounds", self.rounds as u64),
+            ("patience", self.patience as u64),
+            ("augment_shift", self.augment_shift as u64),
+            ("pseudo_ramp_rounds", self.pseudo_ramp_rounds as u64),
+        ] {
+            if value > max {
+                return Err(invalid(
+                    field,
+                    format!("must be at most {max}, got {value}"),
+                ));
+            }
         }
         if self.batch_size == 0 {
             return Err(invalid("batch_size", "must be at least 1, got 0"));

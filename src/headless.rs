@@ -125,10 +125,8 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
                 bar.finish_and_clear();
                 say(&bar, summary_line(s, &classes));
             }
-            Update::Failed { message } => {
-                bar.abandon();
-                eprintln!("error: {message}");
-            }
+            // The error itself is reported once, by the caller, from the thread's result.
+            Update::Failed { .. } => bar.abandon(),
             Update::Loss(_) | Update::Checkpoint { .. } | Update::RoundFinished { .. } => {}
         }
     }

@@ -12,7 +12,7 @@ use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
 use selftrain::headless::{HeadlessOptions, run_headless};
 use selftrain::run::RunDir;
-use selftrain::train::engine::{EngineInputs, spawn};
+use selftrain::train::engine::{EngineInputs, ResumeState, spawn_with};
 use selftrain::train::{Control, prepare::prepare};
 
 /// Exit code of a run stopped by the user or a signal (after saving a checkpoint).
@@ -39,23 +39,41 @@ fn main() -> ExitCode {
 }
 
 fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
-    let cfg = args.to_config()?;
+    let resume = args.resume_config()?;
+    let cfg = match &resume {
+        Some((cfg, _)) => cfg.clone(),
+        None => args.to_config()?,
+    };
     let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    let (run_dir, state) = match &resume {
+        Some((_, dir)) => {
+            let run_dir = RunDir::open(dir)?;
+            let state = ResumeState::load(&run_dir)?;
+            (run_dir, Some(state))
+        }
+        None => (
+            RunDir::create(&cfg.runs_dir).with_context(|| {
+                format!("creating a run directory in {}", cfg.runs_dir.display())
+            })?,
+            None,
+        ),
+    };
     let data = prepare(&cfg)?;
-    let run_dir = RunDir::create(&cfg.runs_dir)
-        .with_context(|| format!("creating a run directory in {}", cfg.runs_dir.display()))?;
     // The dashboard when stdout is a terminal, unless --headless or --json.
     let dashboard = !args.headless && !args.json && std::io::stdout().is_terminal();
     let options = selftrain::tui::DashboardOptions {
         exit_when_finished: false,
         policy: Some((&cfg).into()),
     };
-    let handle = spawn(EngineInputs {
-        config: cfg,
-        data: data.clone(),
-        device: spec,
-        run_dir,
-    });
+    let handle = spawn_with(
+        EngineInputs {
+            config: cfg,
+            data: data.clone(),
+            device: spec,
+            run_dir,
+        },
+        state,
+    );
     // Ctrl-C / SIGTERM: ask the trainer to stop (it finishes the batch and saves a checkpoint);
     // a second signal exits at once. (In the dashboard, Ctrl-C arrives as a key instead.)
     let controls = handle.controls.clone();
@@ -67,6 +85,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
             std::process::exit(EXIT_STOPPED as i32);
         }
         let _ = controls.send(Control::Stop);
+        selftrain::tui::run::request_exit();
     });
     let summary = if dashboard {
         match selftrain::tui::run_dashboard(handle, data, options)? {
@@ -192,6 +211,16 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
+    }
+    if args.size.iter().any(|&s| !(4..=1024).contains(&s)) {
+        anyhow::bail!(
+            "--size: each side must be within 4..=1024, got {}x{}",
+            args.size[0],
+            args.size[1]
+        );
+    }
+    if args.channels != 1 && args.channels != 3 {
+        anyhow::bail!("--channels must be 1 or 3, got {}", args.channels);
     }
     let report = selftrain::bench::run(&selftrain::bench::BenchOptions {
         device: spec,

@@ -30,6 +30,9 @@ pub const MAX_DIMENSION: u32 = 16384;
 pub const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 /// Image size `(height, width)` used when the images do not all have the same size.
 pub const DEFAULT_SIZE: (usize, usize) = (32, 32);
+/// Sides the images' own size may have to be used as the automatic size (the range the models
+/// and `image_size` accept); outside it, [`DEFAULT_SIZE`] is used.
+pub const AUTO_SIZE_SIDES: std::ops::RangeInclusive<usize> = 4..=1024;
 /// How deep folders are searched below a class (or the unlabelled) folder.
 const MAX_DEPTH: usize = 32;
 
@@ -87,7 +90,7 @@ pub struct DatasetOptions {
     /// channels differ somewhere), else 1.
     pub channels: Option<usize>,
     /// `(height, width)` every image is resized to; `None` = the images' own size when they all
-    /// agree, else [`DEFAULT_SIZE`].
+    /// agree and both sides are within [`AUTO_SIZE_SIDES`], else [`DEFAULT_SIZE`].
     pub size: Option<(usize, usize)>,
     /// What to do with files that are not decodable images.
     pub on_bad_image: BadImagePolicy,
@@ -251,8 +254,26 @@ fn read_dir_sorted(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), DataError
     Ok((dirs, files))
 }
 
-/// All non-hidden files below `dir`, in path order.
-fn walk_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
+/// All non-hidden files below `dir`, a folder of the split folder `split`, in path order.
+/// Folders are listed once each: a symbolic link back to a folder already listed, or to `split`
+/// or a folder above it (a loop), is not followed.
+fn walk_files(split: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
+    let split = fs::canonicalize(split).map_err(io_err(split))?;
+    let mut seen = std::collections::HashSet::new();
+    walk(dir, 1, &split, &mut seen, out)
+}
+
+fn walk(
+    dir: &Path,
+    depth: usize,
+    split: &Path,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), DataError> {
+    let real = fs::canonicalize(dir).map_err(io_err(dir))?;
+    if split.starts_with(&real) || !seen.insert(real) {
+        return Ok(());
+    }
     let (dirs, files) = read_dir_sorted(dir)?;
     // Sort files and subfolders together by path, as a recursive path sort would.
     let mut all: Vec<(PathBuf, bool)> = files
@@ -265,7 +286,7 @@ fn walk_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Da
         if !is_dir {
             out.push(path);
         } else if depth < MAX_DEPTH {
-            walk_files(&path, depth + 1, out)?;
+            walk(&path, depth + 1, split, seen, out)?;
         }
     }
     Ok(())
@@ -302,6 +323,18 @@ fn decode_limits() -> Limits {
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, Problem> {
+    // Follows links. Anything but a regular file (a FIFO, a device such as /dev/zero) could
+    // block or never end, so it is not read.
+    let meta = fs::metadata(path).map_err(Problem::Io)?;
+    if !meta.is_file() {
+        return Err(Problem::Bad("not a regular file".into()));
+    }
+    if meta.len() > MAX_DECODE_ALLOC {
+        return Err(Problem::Bad(format!(
+            "file is {} bytes, more than the {MAX_DECODE_ALLOC} accepted",
+            meta.len()
+        )));
+    }
     let bytes = fs::read(path).map_err(Problem::Io)?;
     if bytes.is_empty() {
         return Err(Problem::Bad("empty file (0 bytes)".into()));
@@ -422,7 +455,7 @@ fn list_classes(split_dir: &Path) -> Result<ClassFolders, DataError> {
     let mut classes = Vec::new();
     for dir in dirs {
         let mut files = Vec::new();
-        walk_files(&dir, 1, &mut files)?;
+        walk_files(split_dir, &dir, &mut files)?;
         classes.push((dir_name(&dir), dir, files));
     }
     classes.sort_by(|a, b| a.0.cmp(&b.0));
@@ -501,7 +534,7 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
         let (kept, sizes, colour) = loader.probe(entries, opts.channels.is_none())?;
         entries = kept;
         let data_size = match sizes.as_slice() {
-            [only] => *only,
+            [(h, w)] if AUTO_SIZE_SIDES.contains(h) && AUTO_SIZE_SIDES.contains(w) => (*h, *w),
             _ => DEFAULT_SIZE,
         };
         let (height, width) = opts.size.unwrap_or(data_size);
@@ -663,7 +696,7 @@ impl Loader<'_> {
             if is_dir {
                 let truth = class_index(classes, &dir_name(&path));
                 let mut files = Vec::new();
-                walk_files(&path, 1, &mut files)?;
+                walk_files(&dir, &path, &mut files)?;
                 entries.extend(files.into_iter().map(|path| Entry {
                     path,
                     split: Split::Unlabeled,
@@ -957,14 +990,14 @@ mod tests {
         let root = temp_root("16bit");
         let path = root.join("train/a/deep.png");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let img: ImageBuffer<Luma<u16>, Vec<u16>> = ImageBuffer::from_pixel(5, 3, Luma([65535]));
+        let img: ImageBuffer<Luma<u16>, Vec<u16>> = ImageBuffer::from_pixel(5, 4, Luma([65535]));
         img.save(&path).unwrap();
         let ds = load_dataset(&DatasetOptions::new(&root)).unwrap();
         assert_eq!(
             ds.shape,
             ImageShape {
                 channels: 1,
-                height: 3,
+                height: 4,
                 width: 5
             }
         );

@@ -30,6 +30,27 @@ impl JsonlWriter {
     pub fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()
     }
+
+    /// Current length of the file in bytes (everything written so far).
+    pub fn len(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// Whether nothing has been written yet.
+    pub fn is_empty(&self) -> std::io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+}
+
+/// Cuts a JSON-lines file back to `len` bytes (what it held at a checkpoint), so a resumed run
+/// continues it as if it had never been interrupted. A shorter file is left as it is.
+pub fn truncate_to(path: &Path, len: u64) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    if file.metadata()?.len() > len {
+        file.set_len(len)?;
+        file.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Reads every complete line of a JSON-lines file as JSON values. A torn (unparseable) *last*

@@ -6,7 +6,7 @@ mod atomic;
 mod jsonl;
 
 pub use atomic::atomic_write;
-pub use jsonl::{JsonlWriter, read_jsonl};
+pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +28,8 @@ pub mod files {
     pub const LAST: &str = "last.bpk";
     /// Images skipped while loading.
     pub const SKIPPED: &str = "skipped_images.csv";
+    /// Where a run stands at its last checkpoint (what `--resume` continues from).
+    pub const RESUME: &str = "resume.json";
 }
 
 /// An open run directory.

@@ -14,6 +14,7 @@ use anyhow::Context;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
+use burn::store::ModuleRecord;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -61,13 +62,19 @@ pub struct EngineHandle {
 
 /// Starts the training thread.
 pub fn spawn(inputs: EngineInputs) -> EngineHandle {
+    spawn_with(inputs, None)
+}
+
+/// Starts the training thread, continuing from a checkpoint's [`ResumeState`] when given
+/// (`inputs.run_dir` must be the run directory it was read from).
+pub fn spawn_with(inputs: EngineInputs, resume: Option<ResumeState>) -> EngineHandle {
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
     let (update_tx, update_rx) = crossbeam_channel::bounded(UPDATE_CHANNEL_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("selftrain-trainer".into())
         .spawn(move || {
             let mut publisher = Publisher::new(update_tx);
-            let result = match Trainer::new(inputs, control_rx, &mut publisher) {
+            let result = match Trainer::new(inputs, control_rx, &mut publisher, resume) {
                 Ok(mut trainer) => {
                     let r = trainer.run();
                     if let Err(e) = &r {
@@ -101,6 +108,84 @@ enum Interrupt {
     Stop,
 }
 
+/// What a run does next, as saved with a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Position {
+    /// Training epoch `epoch` of `round` (0 = warm-up) with `steps_done` batches already done.
+    Epoch {
+        /// Round (0 = warm-up).
+        round: usize,
+        /// Epoch, 1-based.
+        epoch: usize,
+        /// Batches of that epoch already done.
+        steps_done: usize,
+    },
+    /// Start of round `round`, before its pseudo-labels are chosen.
+    RoundStart {
+        /// Round, 1-based.
+        round: usize,
+    },
+    /// The run finished: nothing left to do.
+    Done,
+}
+
+/// Everything beyond the model and optimizer that a resumed run needs (`resume.json`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumeState {
+    /// Where to continue.
+    pub position: Position,
+    /// Optimizer steps done.
+    pub global_step: u64,
+    /// Epochs completed (for progress).
+    pub epochs_done: usize,
+    /// τ, λ, pause and the inspector's sample actions.
+    pub controls: ControlState,
+    /// The current round's pseudo-labels: (pool index, class).
+    pub pseudo_labels: Vec<(usize, usize)>,
+    /// Pool indices accepted in the last selection.
+    pub previously_accepted: Vec<usize>,
+    /// Sample actions since the last selection.
+    pub user_actions_since_round: usize,
+    /// Accepted count and accuracy of the last selection.
+    pub last_pseudo: Option<(usize, Option<f64>)>,
+    /// Validation accuracy at the last evaluation.
+    pub last_val_accuracy: f64,
+    /// Best validation accuracy so far (-1 when none).
+    pub best_val_accuracy: f64,
+    /// Its validation loss.
+    pub best_val_loss: Option<f64>,
+    /// Its round.
+    pub best_round: usize,
+    /// Whether `best.bpk` holds a selected model.
+    pub has_best: bool,
+    /// Rounds since validation accuracy last improved.
+    pub rounds_without_improvement: usize,
+    /// Rounds completed.
+    pub rounds_completed: usize,
+    /// Wall time spent before this checkpoint.
+    pub wall_secs: f64,
+    /// Length of metrics.jsonl at the checkpoint.
+    pub metrics_len: u64,
+    /// Length of events.jsonl at the checkpoint.
+    pub events_len: u64,
+    /// Model checkpoint file.
+    pub model_file: String,
+    /// Optimizer checkpoint file.
+    pub optimizer_file: String,
+}
+
+impl ResumeState {
+    /// Reads `resume.json` of a run directory; errors name the file.
+    pub fn load(run_dir: &RunDir) -> anyhow::Result<Self> {
+        let path = run_dir.file(files::RESUME);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: no checkpoint to resume from", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a valid resume state", path.display()))
+    }
+}
+
 struct Best {
     val_accuracy: f64,
     val_loss: f64,
@@ -122,7 +207,6 @@ struct Trainer<'p> {
     run_dir: RunDir,
     metrics: JsonlWriter,
     events: JsonlWriter,
-    rng: StdRng,
     class_weights: Vec<f32>,
     global_step: u64,
     round: usize,
@@ -137,6 +221,13 @@ struct Trainer<'p> {
     user_actions_since_round: usize,
     last_pseudo: Option<(usize, Option<f64>)>,
     last_val_accuracy: f64,
+    position: Position,
+    pseudo_items: Vec<Item>,
+    rounds_without_improvement: usize,
+    rounds_completed: usize,
+    prior_wall_secs: f64,
+    resumed_from: Option<ResumeState>,
+    last_checkpoint: Instant,
 }
 
 impl<'p> Trainer<'p> {
@@ -144,6 +235,7 @@ impl<'p> Trainer<'p> {
         inputs: EngineInputs,
         controls: Receiver<Control>,
         publisher: &'p mut Publisher,
+        resume: Option<ResumeState>,
     ) -> anyhow::Result<Self> {
         let EngineInputs {
             config: cfg,
@@ -164,14 +256,26 @@ impl<'p> Trainer<'p> {
         let model = model_config.init(&device);
         let optimizer = new_optimizer(&cfg);
         let class_weights = class_weights(&cfg, &data.train.class_counts(data.num_classes()))?;
+        if let Some(r) = &resume {
+            // Forget what was logged after the checkpoint: the resumed run redoes it.
+            for (name, len) in [
+                (files::METRICS, r.metrics_len),
+                (files::EVENTS, r.events_len),
+            ] {
+                let path = run_dir.file(name);
+                if path.exists() {
+                    crate::run::truncate_to(&path, len)
+                        .with_context(|| format!("truncating {}", path.display()))?;
+                }
+            }
+        }
         let metrics = JsonlWriter::append(&run_dir.file(files::METRICS))
             .with_context(|| format!("creating {}", run_dir.file(files::METRICS).display()))?;
         let events = JsonlWriter::append(&run_dir.file(files::EVENTS))
             .with_context(|| format!("creating {}", run_dir.file(files::EVENTS).display()))?;
         let pool = data.pool.len();
-        Ok(Self {
+        let mut trainer = Self {
             state: ControlState::new(cfg.threshold, cfg.pseudo_weight),
-            rng: StdRng::seed_from_u64(cfg.seed),
             device_name: spec.name(),
             cfg,
             data,
@@ -203,7 +307,154 @@ impl<'p> Trainer<'p> {
             user_actions_since_round: 0,
             last_pseudo: None,
             last_val_accuracy: 0.0,
+            position: Position::Epoch {
+                round: 0,
+                epoch: 1,
+                steps_done: 0,
+            },
+            pseudo_items: Vec::new(),
+            rounds_without_improvement: 0,
+            rounds_completed: 0,
+            prior_wall_secs: 0.0,
+            resumed_from: None,
+            last_checkpoint: Instant::now(),
+        };
+        if let Some(r) = resume {
+            trainer.restore(r)?;
+        }
+        Ok(trainer)
+    }
+
+    /// Loads the last checkpoint's model, optimizer and state.
+    fn restore(&mut self, r: ResumeState) -> anyhow::Result<()> {
+        if r.position == Position::Done {
+            anyhow::bail!(
+                "{}: this run already finished; nothing to resume",
+                self.run_dir.path().display()
+            );
+        }
+        let load = |name: &str| -> anyhow::Result<burn::tensor::Bytes> {
+            let path = self.run_dir.file(name);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(burn::tensor::Bytes::from_bytes_vec(bytes))
+        };
+        let record = ModuleRecord::from_bytes(load(&r.model_file)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.run_dir.file(&r.model_file).display()))?;
+        self.model = self
+            .model_config
+            .init(&self.device)
+            .try_load_record(record)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.run_dir.file(&r.model_file).display()))?;
+        self.optimizer = new_optimizer(&self.cfg)
+            .from_bytes(load(&r.optimizer_file)?)
+            .map_err(|e| {
+                anyhow::anyhow!("{}: {e}", self.run_dir.file(&r.optimizer_file).display())
+            })?;
+        if r.has_best {
+            let record = ModuleRecord::from_bytes(load(files::BEST)?).map_err(|e| {
+                anyhow::anyhow!("{}: {e}", self.run_dir.file(files::BEST).display())
+            })?;
+            let best = self
+                .model_config
+                .init(&self.device)
+                .try_load_record(record)
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: {e}", self.run_dir.file(files::BEST).display())
+                })?;
+            self.best.model = Some(best.valid());
+        }
+        let pool = self.data.pool.len();
+        let k = self.data.num_classes();
+        let in_pool = |i: usize| {
+            if i < pool {
+                Ok(i)
+            } else {
+                Err(anyhow::anyhow!(
+                    "{}: sample {i} is outside the unlabelled pool ({pool} images): was the data changed?",
+                    self.run_dir.file(files::RESUME).display()
+                ))
+            }
+        };
+        let mut items = Vec::with_capacity(r.pseudo_labels.len());
+        for &(i, class) in &r.pseudo_labels {
+            in_pool(i)?;
+            if class >= k {
+                anyhow::bail!(
+                    "{}: class {class} out of range",
+                    self.run_dir.file(files::RESUME).display()
+                );
+            }
+            items.push(Item {
+                source: Source::Pool(i),
+                class,
+                pseudo: true,
+            });
+        }
+        self.pseudo_items = items;
+        self.previous_accepted = vec![false; pool];
+        for &i in &r.previously_accepted {
+            self.previous_accepted[in_pool(i)?] = true;
+        }
+        self.state = r.controls.clone();
+        self.state.stop_requested = false;
+        self.state.save_requested = false;
+        self.state.paused = false;
+        self.global_step = r.global_step;
+        self.epochs_done = r.epochs_done;
+        self.user_actions_since_round = r.user_actions_since_round;
+        self.last_pseudo = r.last_pseudo;
+        self.last_val_accuracy = r.last_val_accuracy;
+        self.best.val_accuracy = r.best_val_accuracy;
+        self.best.val_loss = r.best_val_loss.unwrap_or(f64::INFINITY);
+        self.best.round = r.best_round;
+        self.rounds_without_improvement = r.rounds_without_improvement;
+        self.rounds_completed = r.rounds_completed;
+        self.prior_wall_secs = r.wall_secs;
+        self.position = r.position;
+        self.resumed_from = Some(r);
+        Ok(())
+    }
+
+    fn resume_state(&self) -> anyhow::Result<ResumeState> {
+        Ok(ResumeState {
+            position: self.position,
+            global_step: self.global_step,
+            epochs_done: self.epochs_done,
+            controls: self.state.clone(),
+            pseudo_labels: self
+                .pseudo_items
+                .iter()
+                .filter_map(|it| match it.source {
+                    Source::Pool(i) => Some((i, it.class)),
+                    Source::Train(_) => None,
+                })
+                .collect(),
+            previously_accepted: self
+                .previous_accepted
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.then_some(i))
+                .collect(),
+            user_actions_since_round: self.user_actions_since_round,
+            last_pseudo: self.last_pseudo,
+            last_val_accuracy: self.last_val_accuracy,
+            best_val_accuracy: self.best.val_accuracy,
+            best_val_loss: self.best.val_loss.is_finite().then_some(self.best.val_loss),
+            best_round: self.best.round,
+            has_best: self.best.model.is_some(),
+            rounds_without_improvement: self.rounds_without_improvement,
+            rounds_completed: self.rounds_completed,
+            wall_secs: self.wall_secs(),
+            metrics_len: self.metrics.len()?,
+            events_len: self.events.len()?,
+            model_file: String::new(),
+            optimizer_file: String::new(),
         })
+    }
+
+    fn wall_secs(&self) -> f64 {
+        self.prior_wall_secs + self.started.elapsed().as_secs_f64()
     }
 
     /// Publishes an update and records it in `metrics.jsonl`.
@@ -238,8 +489,9 @@ impl<'p> Trainer<'p> {
             labeled_per_class: data.train.class_counts(data.num_classes()),
             pool_has_truth: data.pool_has_truth(),
             rounds: self.cfg.rounds,
-            threshold: self.cfg.threshold,
-            pseudo_weight: self.cfg.pseudo_weight,
+            threshold: self.state.threshold,
+            pseudo_weight: self.state.pseudo_weight,
+            resumed_at_step: self.resumed_from.as_ref().map(|r| r.global_step),
         }));
         if !data.skipped.is_empty() {
             self.emit(Update::Warning {
@@ -261,63 +513,106 @@ impl<'p> Trainer<'p> {
             });
         }
 
-        let (stop_reason, rounds_completed) = match self.train_all()? {
-            Ok((reason, rounds)) => (reason, rounds),
-            Err((Interrupt::Stop, rounds)) => ("stopped".to_string(), rounds),
+        let stop_reason = match self.train_all()? {
+            Ok(reason) => {
+                self.position = Position::Done;
+                reason
+            }
+            Err(Interrupt::Stop) => "stopped".to_string(),
         };
-        self.finish(stop_reason, rounds_completed)
+        self.finish(stop_reason)
     }
 
-    /// Runs warm-up and rounds. Outer error: failure; inner error: user interrupt.
-    #[allow(clippy::type_complexity)]
-    fn train_all(&mut self) -> anyhow::Result<Result<(String, usize), (Interrupt, usize)>> {
+    /// Runs warm-up and rounds from `self.position`. Outer error: failure; inner error: user
+    /// interrupt. Returns why the run ended.
+    fn train_all(&mut self) -> anyhow::Result<Result<String, Interrupt>> {
+        let (start_round, resume_epoch) = match self.position {
+            Position::Epoch {
+                round,
+                epoch,
+                steps_done,
+            } => (round, Some((epoch, steps_done))),
+            Position::RoundStart { round } => (round, None),
+            Position::Done => return Ok(Ok("finished".into())),
+        };
+
         // Warm-up.
-        self.phase = Phase::WarmUp;
-        self.round = 0;
-        let labeled = self.labeled_items();
-        for epoch in 1..=self.cfg.warmup_epochs {
-            self.epoch = epoch;
-            if let Err(i) = self.train_epoch(&labeled, &[], self.cfg.warmup_epochs) {
-                return Ok(Err((i, 0)));
+        if start_round == 0 {
+            self.phase = Phase::WarmUp;
+            self.round = 0;
+            let labeled = self.labeled_items();
+            let (first, mut skip) = resume_epoch.unwrap_or((1, 0));
+            for epoch in first..=self.cfg.warmup_epochs {
+                self.epoch = epoch;
+                if let Err(i) = self.train_epoch(&labeled, &[], self.cfg.warmup_epochs, skip) {
+                    return Ok(Err(i));
+                }
+                skip = 0;
+                self.end_of_epoch(epoch == self.cfg.warmup_epochs)?;
+                if epoch < self.cfg.warmup_epochs {
+                    self.position = Position::Epoch {
+                        round: 0,
+                        epoch: epoch + 1,
+                        steps_done: 0,
+                    };
+                    self.save_checkpoint("epoch");
+                }
             }
-            self.end_of_epoch(epoch == self.cfg.warmup_epochs)?;
+            self.publish_test_evaluation();
+            self.position = Position::RoundStart { round: 1 };
+            self.save_checkpoint("epoch");
         }
-        self.publish_test_evaluation();
 
         // Rounds.
-        let mut rounds_without_improvement = 0;
-        let mut completed = 0;
-        for round in 1..=self.cfg.rounds {
+        for round in start_round.max(1)..=self.cfg.rounds {
             if self.data.pool.is_empty() {
-                return Ok(Ok(("empty_pool".into(), completed)));
+                return Ok(Ok("empty_pool".into()));
             }
             self.round = round;
-            self.epoch = 0;
-            if let Err(i) = self.poll_controls() {
-                return Ok(Err((i, completed)));
-            }
+            let mid_round = round == start_round && resume_epoch.is_some();
             let previous_val = self.last_val_accuracy;
-            let pseudo = self.select_pseudo_labels(round)?;
-            let new_actions = std::mem::take(&mut self.user_actions_since_round);
-            if pseudo.newly_accepted == 0 && new_actions == 0 {
-                return Ok(Ok(("no_new_pseudo_labels".into(), completed)));
-            }
-            if self.cfg.reinit_each_round {
-                self.device.seed(self.cfg.seed.wrapping_add(round as u64));
-                self.model = self.model_config.init(&self.device);
-                self.optimizer = new_optimizer(&self.cfg);
-            }
+            let (first, mut skip) = if mid_round {
+                resume_epoch.unwrap_or((1, 0))
+            } else {
+                self.epoch = 0;
+                self.position = Position::RoundStart { round };
+                if let Err(i) = self.poll_controls() {
+                    return Ok(Err(i));
+                }
+                let newly_accepted = self.select_pseudo_labels(round)?;
+                let new_actions = std::mem::take(&mut self.user_actions_since_round);
+                if newly_accepted == 0 && new_actions == 0 {
+                    return Ok(Ok("no_new_pseudo_labels".into()));
+                }
+                if self.cfg.reinit_each_round {
+                    self.device
+                        .seed(mix_seed(self.cfg.seed, &[3, round as u64]));
+                    self.model = self.model_config.init(&self.device);
+                    self.optimizer = new_optimizer(&self.cfg);
+                }
+                (1, 0)
+            };
             self.phase = Phase::Training;
             let labeled = self.labeled_items();
-            for epoch in 1..=self.cfg.epochs_per_round {
+            let pseudo = self.pseudo_items.clone();
+            for epoch in first..=self.cfg.epochs_per_round {
                 self.epoch = epoch;
-                if let Err(i) = self.train_epoch(&labeled, &pseudo.items, self.cfg.epochs_per_round)
+                if let Err(i) = self.train_epoch(&labeled, &pseudo, self.cfg.epochs_per_round, skip)
                 {
-                    return Ok(Err((i, completed)));
+                    return Ok(Err(i));
                 }
+                skip = 0;
                 self.end_of_epoch(epoch == self.cfg.epochs_per_round)?;
+                if epoch < self.cfg.epochs_per_round {
+                    self.position = Position::Epoch {
+                        round,
+                        epoch: epoch + 1,
+                        steps_done: 0,
+                    };
+                    self.save_checkpoint("epoch");
+                }
             }
-            completed = round;
+            self.rounds_completed = round;
             self.publish_test_evaluation();
             let improved = self.best.round == round && self.best.model.is_some();
             let val_accuracy = self.last_val_accuracy;
@@ -327,9 +622,9 @@ impl<'p> Trainer<'p> {
                 improved,
             });
             if improved {
-                rounds_without_improvement = 0;
+                self.rounds_without_improvement = 0;
             } else {
-                rounds_without_improvement += 1;
+                self.rounds_without_improvement += 1;
             }
             if !self.data.val.is_empty() && val_accuracy < previous_val {
                 self.emit(Update::Warning {
@@ -341,11 +636,15 @@ impl<'p> Trainer<'p> {
                     ),
                 });
             }
-            if self.cfg.patience > 0 && rounds_without_improvement >= self.cfg.patience {
-                return Ok(Ok(("patience".into(), completed)));
+            if self.cfg.patience > 0 && self.rounds_without_improvement >= self.cfg.patience {
+                return Ok(Ok("patience".into()));
+            }
+            if round < self.cfg.rounds {
+                self.position = Position::RoundStart { round: round + 1 };
+                self.save_checkpoint("epoch");
             }
         }
-        Ok(Ok(("max_rounds".into(), completed)))
+        Ok(Ok("max_rounds".into()))
     }
 
     fn labeled_items(&self) -> Vec<Item> {
@@ -374,20 +673,36 @@ impl<'p> Trainer<'p> {
         labeled: &[Item],
         pseudo: &[Item],
         total_epochs: usize,
+        skip: usize,
     ) -> Result<(), Interrupt> {
+        // Every random draw is a function of (seed, position): the epoch plan of (round, epoch),
+        // augmentation and dropout of the optimizer step. Runs are reproducible, and a run
+        // resumed from a checkpoint draws what the uninterrupted run would have drawn.
+        let mut epoch_rng = StdRng::seed_from_u64(mix_seed(
+            self.cfg.seed,
+            &[1, self.round as u64, self.epoch as u64],
+        ));
         let plan = plan_epoch(
             labeled,
             pseudo,
             self.cfg.batch_size,
             self.cfg.min_labeled_share,
-            &mut self.rng,
+            &mut epoch_rng,
         );
         let total_steps = plan.len();
         let data = self.data.clone();
         let augment = self.cfg.augment();
-        for (step, batch) in plan.iter().enumerate() {
+        for (step, batch) in plan.iter().enumerate().skip(skip) {
+            self.position = Position::Epoch {
+                round: self.round,
+                epoch: self.epoch,
+                steps_done: step,
+            };
             self.poll_controls()?;
             let t0 = Instant::now();
+            let step_seed = mix_seed(self.cfg.seed, &[2, self.global_step]);
+            let mut step_rng = StdRng::seed_from_u64(step_seed);
+            self.device.seed(step_seed);
             let pixels = gather_pixels(
                 batch,
                 |s| match s {
@@ -396,7 +711,7 @@ impl<'p> Trainer<'p> {
                 },
                 data.shape,
                 &augment,
-                &mut self.rng,
+                &mut step_rng,
             );
             let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
             let is_pseudo: Vec<bool> = batch.iter().map(|i| i.pseudo).collect();
@@ -615,7 +930,8 @@ impl<'p> Trainer<'p> {
     }
 
     /// Predicts the pool and decides this round's pseudo-labels.
-    fn select_pseudo_labels(&mut self, round: usize) -> anyhow::Result<SelectedPseudo> {
+    /// Returns how many samples were newly accepted; the pseudo-labels go to `self.pseudo_items`.
+    fn select_pseudo_labels(&mut self, round: usize) -> anyhow::Result<usize> {
         self.phase = Phase::Predicting;
         self.maybe_progress(0, 0, 0, true);
         let data = self.data.clone();
@@ -719,10 +1035,8 @@ impl<'p> Trainer<'p> {
             accepted_accuracy: decision.accepted_accuracy,
             predictions: Arc::new(predictions),
         }));
-        Ok(SelectedPseudo {
-            items,
-            newly_accepted,
-        })
+        self.pseudo_items = items;
+        Ok(newly_accepted)
     }
 
     fn write_pseudo_csv(
@@ -781,19 +1095,20 @@ impl<'p> Trainer<'p> {
             .with_context(|| format!("writing {}", self.run_dir.file(name).display()))
     }
 
+    /// Saves `last.bpk` and a resumable checkpoint: `ckpt-STEP.bpk` (model),
+    /// `ckpt-STEP.optim.bpk` (optimizer) and `resume.json` naming them, written last, so a crash
+    /// at any moment leaves a consistent checkpoint. Older `ckpt-*` files are then removed.
     fn save_checkpoint(&mut self, reason: &str) {
-        let valid = self.model.valid();
-        let result = self.write_model(files::LAST, &valid).and_then(|_| {
-            let bytes = self
-                .optimizer
-                .into_bytes()
-                .map_err(|e| anyhow::anyhow!("serializing optimizer: {e}"))?;
-            self.run_dir
-                .write("last.optim.bpk", &bytes)
-                .context("writing last.optim.bpk")
-        });
-        match result {
+        let periodic = reason == "epoch";
+        if periodic
+            && self.last_checkpoint.elapsed().as_secs_f64() < self.cfg.checkpoint_every_secs
+            && !matches!(self.position, Position::RoundStart { .. })
+        {
+            return;
+        }
+        match self.write_checkpoint() {
             Ok(()) => {
+                self.last_checkpoint = Instant::now();
                 let path = self.run_dir.file(files::LAST).display().to_string();
                 self.emit(Update::Checkpoint {
                     path,
@@ -805,6 +1120,45 @@ impl<'p> Trainer<'p> {
                 message: format!("checkpoint failed: {e:#}"),
             }),
         }
+    }
+
+    fn write_checkpoint(&mut self) -> anyhow::Result<()> {
+        let valid = self.model.valid();
+        let model_bytes = valid
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| anyhow::anyhow!("serializing model: {e}"))?;
+        let optim_bytes = self
+            .optimizer
+            .into_bytes()
+            .map_err(|e| anyhow::anyhow!("serializing optimizer: {e}"))?;
+        let model_name = format!("ckpt-{:09}.bpk", self.global_step);
+        let optim_name = format!("ckpt-{:09}.optim.bpk", self.global_step);
+        for (name, bytes) in [
+            (files::LAST, &model_bytes),
+            (model_name.as_str(), &model_bytes),
+            (optim_name.as_str(), &optim_bytes),
+        ] {
+            self.run_dir
+                .write(name, bytes)
+                .with_context(|| format!("writing {}", self.run_dir.file(name).display()))?;
+        }
+        let mut state = self.resume_state()?;
+        state.model_file = model_name.clone();
+        state.optimizer_file = optim_name.clone();
+        self.run_dir
+            .write_json(files::RESUME, &state)
+            .with_context(|| format!("writing {}", self.run_dir.file(files::RESUME).display()))?;
+        if let Ok(entries) = std::fs::read_dir(self.run_dir.path()) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with("ckpt-") && name != model_name && name != optim_name {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn write_run_files(&self) -> anyhow::Result<()> {
@@ -836,11 +1190,8 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn finish(
-        &mut self,
-        stop_reason: String,
-        rounds_completed: usize,
-    ) -> anyhow::Result<RunSummary> {
+    fn finish(&mut self, stop_reason: String) -> anyhow::Result<RunSummary> {
+        let rounds_completed = self.rounds_completed;
         self.save_checkpoint(if stop_reason == "stopped" {
             "stop"
         } else {
@@ -865,7 +1216,7 @@ impl<'p> Trainer<'p> {
             device: self.device_name.clone(),
             rounds_completed,
             global_steps: self.global_step,
-            wall_secs: self.started.elapsed().as_secs_f64(),
+            wall_secs: self.wall_secs(),
             best_round: self.best.round,
             best_val_accuracy: self.best.val_accuracy.max(0.0),
             baseline_test,
@@ -911,17 +1262,24 @@ pub struct ModelInfo {
     pub device: String,
 }
 
-struct SelectedPseudo {
-    items: Vec<Item>,
-    newly_accepted: usize,
-}
-
 fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let mut adam = AdamConfig::new();
     if cfg.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
     }
     adam.init()
+}
+
+/// Derives an independent seed from a base seed and a position (SplitMix64 finaliser).
+pub fn mix_seed(seed: u64, position: &[u64]) -> u64 {
+    let mut h = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for &p in position {
+        h = h.wrapping_add(p).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h ^= h >> 31;
+    }
+    h
 }
 
 /// The same device without autodiff, for inference.

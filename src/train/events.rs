@@ -66,6 +66,9 @@ pub struct RunInfo {
     pub threshold: f32,
     /// Initial λ.
     pub pseudo_weight: f32,
+    /// Optimizer step this run resumed from (`train --resume`), if it did.
+    #[serde(default)]
+    pub resumed_at_step: Option<u64>,
 }
 
 /// Progress through the run.

@@ -857,6 +857,11 @@ impl App {
             );
         }
         let ok = c.error.is_none();
+        if ok && c.control == Control::Stop && self.mode == Mode::Live {
+            // A stop from outside the dashboard (SIGTERM, SIGHUP when the terminal goes away)
+            // also ends it once the trainer has finished.
+            self.stopping = true;
+        }
         match c.control {
             Control::SetThreshold { value } => {
                 if ok {
@@ -1426,6 +1431,15 @@ mod tests {
             time: "t".into(),
             error: error.map(String::from),
         })
+    }
+
+    #[test]
+    fn a_stop_sent_from_outside_ends_the_dashboard_when_the_run_finishes() {
+        let mut app = fixture::live_app();
+        app.on_update(applied(Control::Stop, None));
+        assert!(!app.ended());
+        app.on_update(Update::Finished(fixture::summary("stopped")));
+        assert!(app.ended());
     }
 
     #[test]

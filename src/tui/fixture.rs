@@ -232,6 +232,7 @@ pub fn info() -> RunInfo {
         rounds: 5,
         threshold: 0.9,
         pseudo_weight: 1.0,
+        resumed_at_step: None,
     }
 }
 

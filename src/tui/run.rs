@@ -50,6 +50,7 @@ pub struct InputThread {
     pub events: Receiver<Event>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
+    done: Receiver<()>,
 }
 
 impl InputThread {
@@ -58,9 +59,11 @@ impl InputThread {
         let (tx, rx) = crossbeam_channel::unbounded();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (done_tx, done) = crossbeam_channel::bounded(1);
         let handle = std::thread::Builder::new()
             .name("selftrain-input".into())
             .spawn(move || {
+                let _done = DoneOnDrop(done_tx);
                 while !flag.load(Ordering::SeqCst) {
                     match crossterm::event::poll(Duration::from_millis(100)) {
                         Ok(true) => match crossterm::event::read() {
@@ -81,15 +84,32 @@ impl InputThread {
             events: rx,
             stop,
             handle: Some(handle),
+            done,
         }
     }
 
-    /// Stops reading and waits for the thread.
+    /// Stops reading and waits (briefly) for the thread. When the terminal has gone away
+    /// (SIGHUP) a read can hang in the OS: the thread is then left behind rather than waited
+    /// for, so the process can still exit.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
-            let _ = h.join();
+            match self.done.recv_timeout(Duration::from_millis(500)) {
+                Ok(()) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    let _ = h.join();
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            }
         }
+    }
+}
+
+/// Signals the end of the input thread however it ends.
+struct DoneOnDrop(crossbeam_channel::Sender<()>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
     }
 }
 
@@ -97,6 +117,16 @@ impl Drop for InputThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
+}
+
+/// Set by a signal handler (SIGTERM, SIGHUP when the terminal goes away): the dashboard leaves
+/// as soon as the trainer has stopped, without waiting for a key.
+static EXIT_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running dashboard to leave once the trainer has stopped (safe in a signal handler
+/// thread).
+pub fn request_exit() {
+    EXIT_REQUESTED.store(true, Ordering::SeqCst);
 }
 
 /// Runs the loop until the app asks to exit. `feed` carries what changes the state (trainer
@@ -120,6 +150,13 @@ pub fn event_loop<B: Backend, F>(
     let mut last_draw: Option<Instant> = None;
     let mut stats = LoopStats::default();
     loop {
+        if EXIT_REQUESTED.load(Ordering::SeqCst) && controls.is_some() {
+            if feed_open {
+                app.stopping = true;
+            } else {
+                app.exit = true;
+            }
+        }
         if app.exit {
             break;
         }
