@@ -94,7 +94,10 @@ mod tests {
             .spawn(|| panic!("trainer failure (expected by the test)"))
             .unwrap();
         assert!(trainer.join().is_err());
-        assert!(is_active(), "the dashboard keeps the terminal to show the failure");
+        assert!(
+            is_active(),
+            "the dashboard keeps the terminal to show the failure"
+        );
         let ui = std::thread::spawn(|| panic!("dashboard failure (expected by the test)"));
         assert!(ui.join().is_err());
         assert!(!is_active(), "restored before the panic message");
