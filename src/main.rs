@@ -141,9 +141,11 @@ fn bench_dashboard(args: BenchDashboardArgs) -> anyhow::Result<ExitCode> {
             r.images_per_sec,
             if r.arm == "dashboard" {
                 format!(
-                    " ({} frames, {} KiB drawn)",
+                    " ({} frames, {} KiB drawn, UI thread {:.2}s CPU of {:.1}s)",
                     r.frames,
-                    r.terminal_bytes / 1024
+                    r.terminal_bytes / 1024,
+                    r.ui_cpu_secs,
+                    r.process_cpu_secs
                 )
             } else {
                 String::new()
@@ -151,13 +153,14 @@ fn bench_dashboard(args: BenchDashboardArgs) -> anyhow::Result<ExitCode> {
         );
     })?;
     println!(
-        "training throughput (median of {}): headless {:.1} img/s | dashboard {:.1} img/s ({} at {:.1} frames/s) | overhead {:.2}%",
+        "training throughput (median of {}): headless {:.1} img/s | dashboard {:.1} img/s ({} at {:.1} frames/s) | overhead {:.2}% (wall clock) | dashboard thread {:.2}% of the process CPU",
         opts.repeats.max(1),
         report.headless_images_per_sec,
         report.dashboard_images_per_sec,
         report.terminal,
         report.dashboard_frames_per_sec,
-        report.overhead_percent
+        report.overhead_percent,
+        report.dashboard_cpu_share_percent
     );
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)

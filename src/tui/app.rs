@@ -1062,6 +1062,13 @@ impl App {
         }
         self.flash = None;
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Esc quickly followed by a key reaches us as Alt+key: handle it as both.
+        if key.modifiers.contains(KeyModifiers::ALT) && !ctrl && key.code != KeyCode::Esc {
+            let mut actions = self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            actions.extend(self.on_key(plain));
+            return actions;
+        }
         if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
             return self.interrupt();
         }
@@ -1882,6 +1889,15 @@ mod tests {
         assert_eq!(app.focus, Panel::Accuracy);
         app.on_key(ch('5'));
         assert_eq!(app.focus, Panel::Events);
+    }
+
+    #[test]
+    fn esc_merged_with_the_next_key_is_both() {
+        let mut app = fixture::live_app();
+        app.on_key(ch('i'));
+        app.on_key(KeyEvent::new(KeyCode::Char('3'), KeyModifiers::ALT));
+        assert_eq!(app.screen, Screen::Dashboard);
+        assert_eq!(app.focus, Panel::Confusion);
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct ArmRun {
     pub frames: u64,
     /// Bytes written to the terminal (dashboard only).
     pub terminal_bytes: u64,
+    /// CPU seconds of the dashboard's thread (dashboard only, where the OS tells).
+    pub ui_cpu_secs: f64,
+    /// CPU seconds of the whole process during the run (where the OS tells).
+    pub process_cpu_secs: f64,
 }
 
 /// The comparison.
@@ -62,6 +66,10 @@ pub struct OverheadReport {
     pub overhead_percent: f64,
     /// Mean frames per second the dashboard drew.
     pub dashboard_frames_per_sec: f64,
+    /// CPU time of the dashboard's thread in percent of the process's CPU time over the
+    /// dashboard runs: what it takes from training when the trainer keeps every core busy
+    /// (a figure that, unlike wall-clock throughput, does not depend on other load).
+    pub dashboard_cpu_share_percent: f64,
     /// Pseudo-terminal size.
     pub terminal: String,
 }
@@ -77,6 +85,28 @@ fn median(mut v: Vec<f64>) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
+}
+
+/// CPU seconds used so far by the calling thread (`thread`) or the whole process.
+fn cpu_secs(thread: bool) -> f64 {
+    #[cfg(unix)]
+    {
+        let clock = if thread {
+            libc::CLOCK_THREAD_CPUTIME_ID
+        } else {
+            libc::CLOCK_PROCESS_CPUTIME_ID
+        };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        if unsafe { libc::clock_gettime(clock, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    let _ = thread;
+    0.0
 }
 
 /// A pseudo-terminal: the master side (read by a drain thread) and the slave side (written by
@@ -124,6 +154,8 @@ fn run_once(
     dashboard: bool,
 ) -> anyhow::Result<ArmRun> {
     let run_dir = RunDir::create(runs)?;
+    let process_cpu0 = cpu_secs(false);
+    let mut ui_cpu_secs = 0.0;
     let handle = spawn(EngineInputs {
         config: opts.config.clone(),
         data: data.clone(),
@@ -164,6 +196,7 @@ fn run_once(
         app.policy = Some((&opts.config).into());
         app.set_images(PoolImages::live(data.clone()));
         let input = crossbeam_channel::never();
+        let ui_cpu0 = cpu_secs(true);
         let stats = event_loop(
             &mut terminal,
             &mut app,
@@ -172,6 +205,7 @@ fn run_once(
             Some(&handle.controls),
             &input,
         )?;
+        ui_cpu_secs = cpu_secs(true) - ui_cpu0;
         frames = stats.frames;
         drop(terminal);
         if let Some(d) = drain {
@@ -192,6 +226,8 @@ fn run_once(
         images_per_sec: images / summary.wall_secs.max(1e-9),
         frames,
         terminal_bytes,
+        ui_cpu_secs,
+        process_cpu_secs: cpu_secs(false) - process_cpu0,
     })
 }
 
@@ -229,10 +265,11 @@ pub fn run(
     };
     let headless = median(of("headless"));
     let dashboard = median(of("dashboard"));
-    let (frames, secs) = all
-        .iter()
-        .filter(|r| r.arm == "dashboard")
-        .fold((0u64, 0.0), |(f, s), r| (f + r.frames, s + r.wall_secs));
+    let dash = || all.iter().filter(|r| r.arm == "dashboard");
+    let frames: u64 = dash().map(|r| r.frames).sum();
+    let secs: f64 = dash().map(|r| r.wall_secs).sum();
+    let ui_cpu: f64 = dash().map(|r| r.ui_cpu_secs).sum();
+    let process_cpu: f64 = dash().map(|r| r.process_cpu_secs).sum();
     Ok(OverheadReport {
         headless_images_per_sec: headless,
         dashboard_images_per_sec: dashboard,
@@ -242,6 +279,11 @@ pub fn run(
             0.0
         },
         dashboard_frames_per_sec: frames as f64 / secs.max(1e-9),
+        dashboard_cpu_share_percent: if process_cpu > 0.0 {
+            ui_cpu / process_cpu * 100.0
+        } else {
+            0.0
+        },
         terminal: format!("{}x{}", opts.size.0, opts.size.1),
         runs: all,
     })

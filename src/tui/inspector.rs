@@ -214,6 +214,13 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
 
     let tau = app.dialled_threshold();
+    // Confident enough but rejected: the class-balanced policy's quota was full.
+    let over_quota = info.status == SampleStatus::Rejected
+        && app
+            .pseudo
+            .as_ref()
+            .filter(|r| r.round == app.predictions_round)
+            .is_some_and(|r| p.confidence() >= r.threshold);
     let side = if p.confidence() >= tau {
         "at or above"
     } else {
@@ -265,9 +272,14 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     text.push(Line::from(vec![
         Span::raw("status ").fg(widgets::DIM),
         Span::raw(format!(
-            "{} in round {}",
+            "{} in round {}{}",
             info.status.label(),
-            app.predictions_round
+            app.predictions_round,
+            if over_quota {
+                " (over its class quota)"
+            } else {
+                ""
+            }
         )),
     ]));
     if let Some(m) = app.marks.get(&p.index) {

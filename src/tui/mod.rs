@@ -8,6 +8,8 @@
 //!
 //! Keys are listed in [`help::KEYS`] (press `?` in the dashboard).
 
+#![warn(missing_docs)]
+
 pub mod accuracy;
 pub mod app;
 pub mod bench;

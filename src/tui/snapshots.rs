@@ -173,3 +173,33 @@ fn starting_and_finished_states() {
     )));
     insta::assert_snapshot!("finished_120x40", screen(&mut app, 120, 40));
 }
+
+#[test]
+fn confident_rejections_are_explained_by_the_class_quota() {
+    let mut app = fixture::live_app();
+    // As the class-balanced policy does: a confident sample left out by its class quota.
+    let i = (0..app.predictions.len())
+        .find(|&i| app.predictions[i].accepted)
+        .unwrap();
+    let mut predictions = (*app.predictions).clone();
+    predictions[i].accepted = false;
+    let mut samples = app.samples.clone();
+    samples[i].status = crate::tui::app::SampleStatus::Rejected;
+    app.set_predictions(
+        app.predictions_round,
+        std::sync::Arc::new(predictions),
+        samples,
+    );
+    press(&mut app, "i");
+    press_code(&mut app, KeyCode::Home);
+    assert_eq!(
+        app.selected_sample(),
+        Some(i),
+        "most confident rejection first"
+    );
+    let text = screen(&mut app, 160, 48);
+    assert!(
+        text.contains("rejected in round 2 (over its class quota)"),
+        "{text}"
+    );
+}

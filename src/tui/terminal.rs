@@ -80,3 +80,26 @@ impl Drop for TerminalGuard {
         restore();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_hook_restores_the_terminal_except_for_trainer_panics() {
+        install_panic_hook();
+        ACTIVE.store(true, Ordering::SeqCst);
+        let trainer = std::thread::Builder::new()
+            .name(TRAINER_THREAD.into())
+            .spawn(|| panic!("trainer failure (expected by the test)"))
+            .unwrap();
+        assert!(trainer.join().is_err());
+        assert!(
+            is_active(),
+            "the dashboard keeps the terminal to show the failure"
+        );
+        let ui = std::thread::spawn(|| panic!("dashboard failure (expected by the test)"));
+        assert!(ui.join().is_err());
+        assert!(!is_active(), "restored before the panic message");
+    }
+}
