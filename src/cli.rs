@@ -39,6 +39,38 @@ pub enum Command {
     /// Measure what the dashboard costs: the same run headless and with the dashboard drawing
     /// into a pseudo-terminal, alternately; prints both training throughputs side by side.
     BenchDashboard(BenchDashboardArgs),
+    /// k-fold cross-validation: K runs, each validating on one stratified fold of the labelled
+    /// images; prints and saves per-fold and mean ± std accuracy and macro-F1.
+    Cv(CvArgs),
+    /// One markdown results-table row (mean ± std over runs) from finished run directories.
+    Summarize(SummarizeArgs),
+}
+
+/// Flags of `cv` (the training flags choose the runs).
+#[derive(Debug, Args)]
+pub struct CvArgs {
+    /// Number of folds (at least 2).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Training flags (as for `train`; --resume is not supported here).
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+/// Flags of `summarize`.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Name of the row (default: the first run's data root).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Print the table header first.
+    #[arg(long)]
+    pub header: bool,
+    /// Print the row as JSON instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Finished run directories (each holds summary.json).
+    pub run_dirs: Vec<PathBuf>,
 }
 
 /// Flags of `view`.

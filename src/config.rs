@@ -78,8 +78,14 @@ pub struct TrainConfig {
     pub augment_shift: usize,
     /// Random horizontal flip (off for digits and text).
     pub hflip: bool,
-    /// Fraction of labelled images held out for validation (when there is no `val/` folder).
+    /// Fraction of labelled images held out for validation (when there is no `val/` folder and
+    /// no cross-validation fold is chosen).
     pub val_fraction: f64,
+    /// k-fold cross-validation: split the labelled images (train/ and val/ together) into this
+    /// many stratified folds and validate on fold `cv_fold` (0 = off; set by `selftrain cv`).
+    pub cv_folds: usize,
+    /// The held-out fold, `0..cv_folds`, when `cv_folds` is set.
+    pub cv_fold: usize,
     /// Class weighting of the supervised loss.
     pub class_weighting: ClassWeighting,
     /// Explicit per-class loss weights, in class order (overrides `class_weighting`).
@@ -120,6 +126,8 @@ impl Default for TrainConfig {
             augment_shift: 2,
             hflip: false,
             val_fraction: 0.2,
+            cv_folds: 0,
+            cv_fold: 0,
             class_weighting: ClassWeighting::None,
             class_weights: None,
             dropout: 0.3,
@@ -231,6 +239,8 @@ impl TrainConfig {
             ("patience", self.patience as u64),
             ("augment_shift", self.augment_shift as u64),
             ("pseudo_ramp_rounds", self.pseudo_ramp_rounds as u64),
+            ("cv_folds", self.cv_folds as u64),
+            ("cv_fold", self.cv_fold as u64),
         ] {
             if value > max {
                 return Err(invalid(
@@ -258,6 +268,18 @@ impl TrainConfig {
             return Err(invalid(
                 "val_fraction",
                 format!("must be within [0, 1), got {}", self.val_fraction),
+            ));
+        }
+        if self.cv_folds == 1 {
+            return Err(invalid("cv_folds", "must be 0 (off) or at least 2, got 1"));
+        }
+        if self.cv_folds >= 2 && self.cv_fold >= self.cv_folds {
+            return Err(invalid(
+                "cv_fold",
+                format!(
+                    "must be below cv_folds ({}), got {}",
+                    self.cv_folds, self.cv_fold
+                ),
             ));
         }
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
@@ -332,6 +354,8 @@ mod tests {
             ("batch_size = 0", "batch_size"),
             ("channels = 2", "channels"),
             ("device = \"tpu\"", "device"),
+            ("cv_folds = 1", "cv_folds"),
+            ("cv_folds = 5\ncv_fold = 5", "cv_fold"),
         ] {
             let err = TrainConfig::from_toml_str(text).unwrap_err().to_string();
             assert!(err.contains(field), "{text}: {err}");

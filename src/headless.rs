@@ -15,6 +15,8 @@ pub struct HeadlessOptions {
     pub json: bool,
     /// Draw the progress bar (stderr must be a terminal for it to show).
     pub progress_bar: bool,
+    /// Leave out the per-epoch validation lines (rounds, test scores and the summary remain).
+    pub quiet: bool,
 }
 
 /// Drives a run to its end; returns the summary or the run's error.
@@ -83,6 +85,7 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
                     p.images_per_sec
                 ));
             }
+            Update::Evaluation(e) if options.quiet && e.split == Split::Validation => {}
             Update::Evaluation(e) => {
                 let split = match e.split {
                     Split::Validation => "val ",

@@ -8,13 +8,15 @@
 //! - [`metrics`]: confusion matrices, precision/recall/F1, confidence histograms;
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
 //! - [`config`]: the effective training configuration (TOML + CLI overrides);
-//! - [`tui`]: the live terminal dashboard and the read-only run viewer.
+//! - [`tui`]: the live terminal dashboard and the read-only run viewer;
+//! - [`experiments`]: several runs together: k-fold cross-validation and results-table rows.
 
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod experiments;
 pub mod headless;
 pub mod metrics;
 pub mod model;

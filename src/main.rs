@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use selftrain::cli::{
-    BenchArgs, BenchDashboardArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs, ViewArgs,
+    BenchArgs, BenchDashboardArgs, Cli, Command, CvArgs, ImportCommand, PredictArgs, SummarizeArgs,
+    TrainArgs, ViewArgs,
 };
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench(args),
         Some(Command::View(args)) => view(args),
         Some(Command::BenchDashboard(args)) => bench_dashboard(args),
+        Some(Command::Cv(args)) => cv(args),
+        Some(Command::Summarize(args)) => summarize(args),
     };
     match result {
         Ok(code) => code,
@@ -104,6 +107,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         let options = HeadlessOptions {
             json: args.json,
             progress_bar: std::io::stderr().is_terminal(),
+            quiet: false,
         };
         run_headless(handle, options)?
     };
@@ -236,5 +240,127 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         infer_batches: args.infer_batches,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cv(args: CvArgs) -> anyhow::Result<ExitCode> {
+    if args.train.resume.is_some() {
+        anyhow::bail!("--resume cannot be used with cv: resume a fold's run with `train --resume`");
+    }
+    let cfg = args.train.to_config()?;
+    let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    if args.folds < 2 {
+        anyhow::bail!("--folds must be at least 2, got {}", args.folds);
+    }
+    let cv_dir = RunDir::create(&cfg.runs_dir)
+        .with_context(|| format!("creating a run directory in {}", cfg.runs_dir.display()))?;
+    let cv_path = cv_dir.path().to_path_buf();
+    eprintln!(
+        "{}-fold cross-validation of {} into {}",
+        args.folds,
+        cfg.data.display(),
+        cv_path.display()
+    );
+    // Ctrl-C / SIGTERM stop the fold being trained (it saves a checkpoint) and the whole cv.
+    let current: std::sync::Arc<std::sync::Mutex<Option<crossbeam_channel::Sender<Control>>>> =
+        Default::default();
+    let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let current = current.clone();
+        let flag = signalled.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(EXIT_STOPPED as i32);
+            }
+            if let Some(tx) = current.lock().ok().and_then(|c| c.clone()) {
+                let _ = tx.send(Control::Stop);
+            }
+        });
+    }
+    let folds = args.folds;
+    let mut run_fold = |i: usize,
+                        cfg: selftrain::config::TrainConfig,
+                        data: std::sync::Arc<selftrain::train::prepare::PreparedData>,
+                        run_dir: RunDir|
+     -> anyhow::Result<Option<selftrain::train::events::RunSummary>> {
+        if signalled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
+        eprintln!(
+            "fold {}/{folds}: {} labelled for training, {} held out",
+            i + 1,
+            data.train.len(),
+            data.val.len()
+        );
+        let handle = spawn_with(
+            EngineInputs {
+                config: cfg,
+                data,
+                device: spec,
+                run_dir,
+            },
+            None,
+        );
+        *current.lock().expect("cv control lock") = Some(handle.controls.clone());
+        let summary = run_headless(
+            handle,
+            HeadlessOptions {
+                json: false,
+                progress_bar: std::io::stderr().is_terminal(),
+                quiet: true,
+            },
+        )?;
+        *current.lock().expect("cv control lock") = None;
+        Ok((summary.stop_reason != "stopped").then_some(summary))
+    };
+    match selftrain::experiments::cv::run_cv(&cfg, folds, spec, &cv_path, &mut run_fold)? {
+        Some(report) => {
+            println!("{}", report.markdown());
+            println!(
+                "saved {} and {}",
+                cv_path.join("cv.json").display(),
+                cv_path.join("cv.md").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!(
+                "stopped: the folds finished so far are in {}",
+                cv_path.join("cv.md").display()
+            );
+            Ok(ExitCode::from(EXIT_STOPPED))
+        }
+    }
+}
+
+fn summarize(args: SummarizeArgs) -> anyhow::Result<ExitCode> {
+    use selftrain::experiments::summarize::{RunResult, aggregate, markdown_header, markdown_row};
+    if args.header {
+        println!("{}", markdown_header());
+    }
+    if args.run_dirs.is_empty() {
+        if args.header {
+            return Ok(ExitCode::SUCCESS);
+        }
+        anyhow::bail!("no run directory given");
+    }
+    let runs = args
+        .run_dirs
+        .iter()
+        .map(|d| RunResult::load(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let label = args.label.unwrap_or_else(|| {
+        selftrain::config::TrainConfig::from_toml_file(
+            &args.run_dirs[0].join(selftrain::run::files::CONFIG),
+        )
+        .map(|c| c.data.display().to_string())
+        .unwrap_or_else(|_| args.run_dirs[0].display().to_string())
+    });
+    let row = aggregate(&label, &runs);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&row)?);
+    } else {
+        println!("{}", markdown_row(&row));
+    }
     Ok(ExitCode::SUCCESS)
 }

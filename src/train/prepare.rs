@@ -46,6 +46,34 @@ pub fn prepare(cfg: &TrainConfig) -> anyhow::Result<Arc<PreparedData>> {
     })?;
     let num_classes = loaded.classes.len();
     let (train, val) = match loaded.val {
+        _ if cfg.cv_folds >= 2 => {
+            // Cross-validation folds cover every labelled image, val/ included.
+            let mut labeled = loaded.train;
+            if let Some(val) = &loaded.val {
+                for i in 0..val.len() {
+                    labeled.push(val.image(i), val.labels[i], val.files[i].clone());
+                }
+            }
+            let labels = labeled.class_labels();
+            if labels.len() < cfg.cv_folds {
+                anyhow::bail!(
+                    "{}: {} labelled images cannot make {} cross-validation folds",
+                    cfg.data.join("train").display(),
+                    labels.len(),
+                    cfg.cv_folds
+                );
+            }
+            let folds = split::stratified_folds(&labels, num_classes, cfg.cv_folds, cfg.seed);
+            let hold = &folds[cfg.cv_fold.min(cfg.cv_folds - 1)];
+            let mut keep: Vec<usize> = folds
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != cfg.cv_fold)
+                .flat_map(|(_, f)| f.iter().copied())
+                .collect();
+            keep.sort_unstable();
+            (labeled.subset(&keep), labeled.subset(hold))
+        }
         Some(val) if !val.is_empty() => (loaded.train, val),
         _ => {
             let labels = loaded.train.class_labels();

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Reproduces the README's results tables on full MNIST / Fashion-MNIST.
+#
+# Usage: scripts/results.sh [EXPERIMENT...]     (default: the three main settings)
+#        scripts/results.sh --list              (the experiments and their flags)
+#
+# Each experiment trains with seeds $SEEDS (default "0 1 2") into
+# $RESULTS_DIR/<experiment>/seed-<N>/<run>/ and then prints one markdown row per experiment
+# with `selftrain summarize`. Runs that already finished (summary.json present) are reused, so
+# the script can be interrupted and restarted.
+#
+# The data roots come from scripts/fetch-data.sh with UNLABELED_PER_CLASS=1000:
+#   data/mnist-10pc-u1000, data/fashion-mnist-40pc-u1000, data/fashion-mnist-100pc-u1000
+#
+# Environment:
+#   SEEDS        seeds to run (default "0 1 2")
+#   DEVICE       --device (default auto)
+#   RESULTS_DIR  where runs go (default runs/results)
+#   SELFTRAIN    the binary (default target/release/selftrain)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SEEDS="${SEEDS:-0 1 2}"
+DEVICE="${DEVICE:-auto}"
+RESULTS_DIR="${RESULTS_DIR:-runs/results}"
+SELFTRAIN="${SELFTRAIN:-target/release/selftrain}"
+
+MNIST=data/mnist-10pc-u1000
+F40=data/fashion-mnist-40pc-u1000
+F100=data/fashion-mnist-100pc-u1000
+
+# name | data root | extra training flags (on top of the defaults)
+EXPERIMENTS="\
+mnist-10pc|$MNIST|
+fashion-40pc|$F40|
+fashion-100pc|$F100|
+fashion-40pc-plain-threshold|$F40|--acceptance threshold --threshold 0.95 --min-labeled-share 0 --pseudo-ramp-rounds 0
+fashion-40pc-threshold-acceptance|$F40|--acceptance threshold
+fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
+fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
+fashion-40pc-no-augment|$F40|--augment-shift 0
+fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
+mnist-10pc-plain-threshold|$MNIST|--acceptance threshold --threshold 0.95 --min-labeled-share 0 --pseudo-ramp-rounds 0"
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+lookup() { # NAME -> "data|flags"
+    local line
+    while IFS= read -r line; do
+        if [[ "${line%%|*}" == "$1" ]]; then
+            echo "${line#*|}"
+            return 0
+        fi
+    done <<<"$EXPERIMENTS"
+    return 1
+}
+
+run_one() { # NAME SEED
+    local name="$1" seed="$2" spec data flags dir
+    spec="$(lookup "$name")" || die "unknown experiment '$name' (see --list)"
+    data="${spec%%|*}"
+    flags="${spec#*|}"
+    [[ -d "$data/train" ]] || die "$data is missing: run UNLABELED_PER_CLASS=1000 scripts/fetch-data.sh (LABELS_PER_CLASS=10 mnist, 40 and 100 fashion)"
+    dir="$RESULTS_DIR/$name/seed-$seed"
+    if compgen -G "$dir/*/summary.json" >/dev/null; then
+        echo "==> $dir: finished earlier, reused" >&2
+        return
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    echo "==> $name seed $seed: $SELFTRAIN train --headless --data $data --seed $seed --device $DEVICE $flags" >&2
+    # shellcheck disable=SC2086 # flags are deliberately word-split
+    "$SELFTRAIN" train --headless --data "$data" --runs-dir "$dir" --seed "$seed" \
+        --device "$DEVICE" $flags >"$dir/train.log" 2>&1 ||
+        die "$name seed $seed failed: see $dir/train.log"
+}
+
+main() {
+    if [[ "${1:-}" == "--list" ]]; then
+        echo "$EXPERIMENTS" | column -t -s '|'
+        return
+    fi
+    [[ -x "$SELFTRAIN" ]] || cargo build --release --bin selftrain
+    local names=("$@")
+    [[ ${#names[@]} -gt 0 ]] || names=(mnist-10pc fashion-40pc fashion-100pc)
+    local name seed
+    for name in "${names[@]}"; do
+        lookup "$name" >/dev/null || die "unknown experiment '$name' (see --list)"
+    done
+    for name in "${names[@]}"; do
+        for seed in $SEEDS; do
+            run_one "$name" "$seed"
+        done
+    done
+    "$SELFTRAIN" summarize --header
+    for name in "${names[@]}"; do
+        # shellcheck disable=SC2046
+        "$SELFTRAIN" summarize --label "$name" $(ls -d "$RESULTS_DIR/$name"/seed-*/*/)
+    done
+}
+
+main "$@"

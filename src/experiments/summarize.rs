@@ -1,0 +1,228 @@
+//! `selftrain summarize`: one results-table row (mean ± std) from several finished runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::stats::MeanStd;
+use crate::run::files;
+use crate::train::events::RunSummary;
+
+/// What one finished run contributes to a results row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResult {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Device it ran on.
+    pub device: String,
+    /// Unlabelled pool size.
+    pub pool_size: usize,
+    /// The run's summary.
+    pub summary: RunSummary,
+}
+
+impl RunResult {
+    /// Reads `summary.json` and the `started` line of `metrics.jsonl` of a finished run.
+    pub fn load(run_dir: &Path) -> anyhow::Result<Self> {
+        let path = run_dir.join(files::SUMMARY);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read (has the run finished?)", path.display()))?;
+        let summary: RunSummary = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a run summary", path.display()))?;
+        let metrics = run_dir.join(files::METRICS);
+        let lines = crate::run::read_jsonl(&metrics).map_err(anyhow::Error::msg)?;
+        let pool_size = lines
+            .iter()
+            .find(|v| v["type"] == "started")
+            .and_then(|v| v["unlabeled"].as_u64())
+            .with_context(|| format!("{}: no `started` line", metrics.display()))?
+            as usize;
+        Ok(Self {
+            run_dir: run_dir.to_path_buf(),
+            device: summary.device.clone(),
+            pool_size,
+            summary,
+        })
+    }
+}
+
+/// Mean ± std over runs of the figures a results table shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultsRow {
+    /// The row's name.
+    pub label: String,
+    /// Number of runs.
+    pub runs: usize,
+    /// Test accuracy of the supervised-only (warm-up) model.
+    pub supervised_accuracy: MeanStd,
+    /// Test accuracy of the best checkpoint (chosen by validation accuracy).
+    pub best_accuracy: MeanStd,
+    /// Test accuracy of the model after the last round.
+    pub last_accuracy: MeanStd,
+    /// Improvement of the best checkpoint over supervised-only, per run.
+    pub gain: MeanStd,
+    /// Test macro-F1 of the best checkpoint.
+    pub best_macro_f1: MeanStd,
+    /// Accuracy of the pseudo-labels accepted in the last round (against hidden truth).
+    pub last_pseudo_label_accuracy: MeanStd,
+    /// Share of the pool accepted in the last round.
+    pub last_acceptance: MeanStd,
+    /// Wall time in seconds.
+    pub wall_secs: MeanStd,
+    /// Devices the runs used (deduplicated).
+    pub devices: Vec<String>,
+}
+
+/// The backend behind a device name.
+pub fn backend_of(device: &str) -> &'static str {
+    if device == "flex" {
+        "burn-flex"
+    } else {
+        "burn-tch (libtorch)"
+    }
+}
+
+/// Aggregates runs into one row. Runs without a test split count as missing values.
+pub fn aggregate(label: &str, runs: &[RunResult]) -> ResultsRow {
+    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| -> MeanStd {
+        MeanStd::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let mut devices: Vec<String> = runs.iter().map(|r| r.device.clone()).collect();
+    devices.sort();
+    devices.dedup();
+    ResultsRow {
+        label: label.to_string(),
+        runs: runs.len(),
+        supervised_accuracy: collect(&|r| r.summary.baseline_test.as_ref().map(|t| t.accuracy)),
+        best_accuracy: collect(&|r| r.summary.best_test.as_ref().map(|t| t.accuracy)),
+        last_accuracy: collect(&|r| r.summary.last_test.as_ref().map(|t| t.accuracy)),
+        gain: collect(&|r| {
+            Some(
+                r.summary.best_test.as_ref()?.accuracy - r.summary.baseline_test.as_ref()?.accuracy,
+            )
+        }),
+        best_macro_f1: collect(&|r| r.summary.best_test.as_ref().map(|t| t.macro_f1)),
+        last_pseudo_label_accuracy: collect(&|r| r.summary.last_accepted_accuracy),
+        last_acceptance: collect(&|r| {
+            (r.pool_size > 0).then(|| r.summary.last_accepted as f64 / r.pool_size as f64)
+        }),
+        wall_secs: collect(&|r| Some(r.summary.wall_secs)),
+        devices,
+    }
+}
+
+/// The markdown header matching [`markdown_row`].
+pub fn markdown_header() -> String {
+    "| setting | runs | supervised-only acc % | self-training acc % (best by val) | gain (points) | last-round acc % | best macro-F1 | last-round pseudo-label acc % | last-round acceptance % | wall s | device (backend) |\n\
+     |---|---|---|---|---|---|---|---|---|---|---|"
+        .to_string()
+}
+
+/// One markdown table row.
+pub fn markdown_row(row: &ResultsRow) -> String {
+    let devices: Vec<String> = row
+        .devices
+        .iter()
+        .map(|d| format!("{d} ({})", backend_of(d)))
+        .collect();
+    let gain = if row.gain.n == 0 {
+        "–".to_string()
+    } else if row.gain.n == 1 {
+        format!("{:+.2}", row.gain.mean * 100.0)
+    } else {
+        format!(
+            "{:+.2} ± {:.2}",
+            row.gain.mean * 100.0,
+            row.gain.std * 100.0
+        )
+    };
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.label,
+        row.runs,
+        row.supervised_accuracy.percent(),
+        row.best_accuracy.percent(),
+        gain,
+        row.last_accuracy.percent(),
+        row.best_macro_f1.plain(3),
+        row.last_pseudo_label_accuracy.percent(),
+        row.last_acceptance.percent(),
+        row.wall_secs.plain(0),
+        devices.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::confusion::{ConfusionMatrix, EvalReport};
+
+    fn report(accuracy: f64) -> EvalReport {
+        EvalReport {
+            accuracy,
+            macro_f1: accuracy - 0.01,
+            per_class: Vec::new(),
+            confusion: ConfusionMatrix::new(2),
+            loss: 0.5,
+        }
+    }
+
+    fn run(baseline: f64, best: f64, accepted: usize) -> RunResult {
+        RunResult {
+            run_dir: PathBuf::from("r"),
+            device: "flex".into(),
+            pool_size: 1000,
+            summary: RunSummary {
+                stop_reason: "max_rounds".into(),
+                device: "flex".into(),
+                rounds_completed: 5,
+                global_steps: 100,
+                wall_secs: 60.0,
+                best_round: 3,
+                best_val_accuracy: 0.9,
+                baseline_test: Some(report(baseline)),
+                best_test: Some(report(best)),
+                last_test: Some(report(best - 0.01)),
+                last_accepted: accepted,
+                last_accepted_accuracy: Some(0.95),
+                final_threshold: 0.9,
+                final_pseudo_weight: 1.0,
+                skipped_images: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn aggregates_mean_and_std_over_runs() {
+        let row = aggregate("x", &[run(0.70, 0.80, 500), run(0.72, 0.84, 700)]);
+        assert_eq!(row.runs, 2);
+        assert!((row.supervised_accuracy.mean - 0.71).abs() < 1e-12);
+        assert!((row.best_accuracy.mean - 0.82).abs() < 1e-12);
+        assert!((row.gain.mean - 0.11).abs() < 1e-12);
+        assert!((row.last_acceptance.mean - 0.6).abs() < 1e-12);
+        assert_eq!(row.devices, vec!["flex".to_string()]);
+        let line = markdown_row(&row);
+        assert!(
+            line.starts_with("| x | 2 | 71.00 ± 1.41 | 82.00 ± 2.83 | +11.00 ± 1.41 |"),
+            "{line}"
+        );
+        assert!(line.ends_with("| 60 ± 0 | flex (burn-flex) |"), "{line}");
+        let columns = markdown_header()
+            .lines()
+            .next()
+            .unwrap()
+            .matches('|')
+            .count();
+        assert_eq!(line.matches('|').count(), columns);
+    }
+
+    #[test]
+    fn missing_summary_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("selftrain-summarize-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = RunResult::load(&dir).unwrap_err();
+        assert!(format!("{err:#}").contains("summary.json"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
