@@ -11,6 +11,7 @@
 //! - [`tui`]: the live terminal dashboard and the read-only run viewer.
 
 pub mod bench;
+pub mod bench_scale;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use selftrain::cli::{
-    BenchArgs, BenchDashboardArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs, ViewArgs,
+    BenchArgs, BenchDashboardArgs, BenchScaleArgs, Cli, Command, ImportCommand, PredictArgs,
+    TrainArgs, ViewArgs,
 };
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Import(ImportCommand::Idx(args))) => import_idx(args),
         Some(Command::Predict(args)) => predict(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::BenchScale(args)) => bench_scale(args),
         Some(Command::View(args)) => view(args),
         Some(Command::BenchDashboard(args)) => bench_dashboard(args),
     };
@@ -236,5 +238,32 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         infer_batches: args.infer_batches,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_scale(args: BenchScaleArgs) -> anyhow::Result<ExitCode> {
+    let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
+    let report = selftrain::bench_scale::run(
+        &selftrain::bench_scale::ScaleOptions {
+            data: args.data,
+            pool_sizes: args.pool_sizes,
+            device: spec,
+            model: args.model,
+            batch_size: args.batch_size,
+            train_steps: args.train_steps,
+            threshold: args.threshold,
+            acceptance: args.acceptance,
+            repeats: args.repeats,
+            idx_dir: args.idx_dir,
+            seed: args.seed,
+        },
+        |line| eprintln!("{line}"),
+    )?;
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &args.out {
+        selftrain::run::atomic_write(out, format!("{json}\n").as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    println!("{json}");
     Ok(ExitCode::SUCCESS)
 }
