@@ -121,8 +121,13 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
 
 /// Peak resident set size of this process in MiB, from `/proc/self/status` (Linux).
 pub fn peak_rss_mib() -> Option<f64> {
+    peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0))
+}
+
+/// Peak resident set size of this process in bytes: VmHWM of `/proc/self/status` (Linux).
+pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

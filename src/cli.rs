@@ -34,6 +34,10 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training/inference throughput and peak memory of the CNN on random data.
     Bench(BenchArgs),
+    /// Measure the pipeline on a real data root at full scale: parallel decode (and IDX import)
+    /// throughput, training and inference images/s, pseudo-labelling passes on growing pool
+    /// sizes (linear-scaling check) and peak memory against its goal; prints JSON.
+    BenchScale(BenchScaleArgs),
     /// Open the dashboard read-only on a run directory (finished, or still running: followed).
     View(ViewArgs),
     /// Measure what the dashboard costs: the same run headless and with the dashboard drawing
@@ -180,6 +184,49 @@ pub struct BenchArgs {
     /// Timed inference batches.
     #[arg(long, default_value_t = 60)]
     pub infer_batches: usize,
+}
+
+/// Flags of `bench-scale`.
+#[derive(Debug, Args)]
+pub struct BenchScaleArgs {
+    /// Data root (train/<class>/, unlabeled/, optional test/ and val/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Comma-separated unlabelled-pool sizes of the timed pseudo-labelling passes (each capped
+    /// at the pool's size).
+    #[arg(long, value_delimiter = ',', default_value = "15000,30000,60000")]
+    pub pool_sizes: Vec<usize>,
+    /// Device: auto, flex, tch-cpu, cuda[:N].
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Model architecture.
+    #[arg(long, value_enum, default_value_t = ModelKind::Default)]
+    pub model: ModelKind,
+    /// Training batch size (the passes use the engine's inference batch size, at least 256).
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Timed training steps (after 2 warm-up steps).
+    #[arg(long, default_value_t = 30)]
+    pub train_steps: usize,
+    /// Confidence threshold τ of the acceptance decision, in [0, 1].
+    #[arg(long, default_value_t = 0.9)]
+    pub threshold: f32,
+    /// Pseudo-label acceptance policy.
+    #[arg(long, value_enum, default_value_t = Acceptance::Threshold)]
+    pub acceptance: Acceptance,
+    /// Runs of each pass size; the median time is reported.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// Folder of raw MNIST IDX files (train-images-idx3-ubyte, …, raw or .gz): also time
+    /// `import idx` of them into a temporary folder, removed afterwards.
+    #[arg(long)]
+    pub idx_dir: Option<PathBuf>,
+    /// Seed of the model initialisation and batch order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the JSON report to this file (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `train` (each overrides the same field of the config file).

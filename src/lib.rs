@@ -12,6 +12,7 @@
 //! - [`experiments`]: several runs together: k-fold cross-validation and results-table rows.
 
 pub mod bench;
+pub mod bench_scale;
 pub mod cli;
 pub mod config;
 pub mod data;

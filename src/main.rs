@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use selftrain::cli::{
-    BenchArgs, BenchDashboardArgs, Cli, Command, CvArgs, ImportCommand, PredictArgs, SummarizeArgs,
-    TrainArgs, ViewArgs,
+    BenchArgs, BenchDashboardArgs, BenchScaleArgs, Cli, Command, CvArgs, ImportCommand,
+    PredictArgs, SummarizeArgs, TrainArgs, ViewArgs,
 };
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Import(ImportCommand::Idx(args))) => import_idx(args),
         Some(Command::Predict(args)) => predict(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::BenchScale(args)) => bench_scale(args),
         Some(Command::View(args)) => view(args),
         Some(Command::BenchDashboard(args)) => bench_dashboard(args),
         Some(Command::Cv(args)) => cv(args),
@@ -362,5 +363,32 @@ fn summarize(args: SummarizeArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("{}", markdown_row(&row));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_scale(args: BenchScaleArgs) -> anyhow::Result<ExitCode> {
+    let spec = device::resolve(DeviceSpec::parse(&args.device)?)?;
+    let report = selftrain::bench_scale::run(
+        &selftrain::bench_scale::ScaleOptions {
+            data: args.data,
+            pool_sizes: args.pool_sizes,
+            device: spec,
+            model: args.model,
+            batch_size: args.batch_size,
+            train_steps: args.train_steps,
+            threshold: args.threshold,
+            acceptance: args.acceptance,
+            repeats: args.repeats,
+            idx_dir: args.idx_dir,
+            seed: args.seed,
+        },
+        |line| eprintln!("{line}"),
+    )?;
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &args.out {
+        selftrain::run::atomic_write(out, format!("{json}\n").as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    println!("{json}");
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ use crate::train::events::{
 use crate::train::policy::{AcceptanceRule, decide, ramped_weight};
 use crate::train::prepare::{PreparedData, class_weights};
 use crate::train::publisher::Publisher;
-use crate::train::steps::{evaluate, predict_probabilities, top_k, train_step};
+use crate::train::steps::{evaluate, predict_pixels, top_k, train_step};
 
 /// Capacity of the update channel; beyond it lossy updates are dropped, never waited on.
 pub const UPDATE_CHANNEL_CAPACITY: usize = 8192;
@@ -937,22 +937,15 @@ impl<'p> Trainer<'p> {
         let data = self.data.clone();
         let k = data.num_classes();
         let valid = self.model.valid();
-        let probs = predict_probabilities(
+        let mut predictions = predict_pool(
             &valid,
-            &data.pool,
-            self.cfg.batch_size.max(256),
+            &data.pool.pixels,
+            &data.pool.labels,
+            data.shape,
+            k,
+            inference_batch_size(self.cfg.batch_size),
             &valid_device(&self.device),
         );
-        let mut predictions: Vec<PoolPrediction> = probs
-            .chunks(k)
-            .enumerate()
-            .map(|(index, row)| PoolPrediction {
-                index,
-                top: top_k(row, 3),
-                truth: data.pool.labels[index],
-                accepted: false,
-            })
-            .collect();
         let mut eligible = vec![true; predictions.len()];
         for &i in &self.state.excluded {
             eligible[i] = false;
@@ -1268,6 +1261,45 @@ fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
         adam = adam.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
     }
     adam.init()
+}
+
+/// Batch size of the pseudo-labelling pass for a training batch size: at least 256.
+pub fn inference_batch_size(train_batch_size: usize) -> usize {
+    train_batch_size.max(256)
+}
+
+/// The prediction half of a pseudo-labelling pass: predicts `truth.len()` contiguous CHW
+/// images of `shape` (a prefix of the pool, or all of it) with `model` (in validation mode, on a
+/// device without autodiff) and returns one [`PoolPrediction`] per image, in order, holding its
+/// top-3 classes and hidden truth. [`decide`] then chooses the pseudo-labels.
+pub fn predict_pool(
+    model: &Cnn,
+    pixels: &[u8],
+    truth: &[Option<usize>],
+    shape: crate::data::ImageShape,
+    num_classes: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Vec<PoolPrediction> {
+    let n = truth.len();
+    let probs = predict_pixels(
+        model,
+        &pixels[..n * shape.len()],
+        n,
+        shape,
+        batch_size,
+        device,
+    );
+    probs
+        .chunks(num_classes)
+        .enumerate()
+        .map(|(index, row)| PoolPrediction {
+            index,
+            top: top_k(row, 3),
+            truth: truth[index],
+            accepted: false,
+        })
+        .collect()
 }
 
 /// Derives an independent seed from a base seed and a position (SplitMix64 finaliser).
