@@ -39,6 +39,19 @@ pub enum Command {
     /// Measure what the dashboard costs: the same run headless and with the dashboard drawing
     /// into a pseudo-terminal, alternately; prints both training throughputs side by side.
     BenchDashboard(BenchDashboardArgs),
+    /// Write PNG charts (loss, accuracy, pseudo-label acceptance, confusion matrix) and an HTML
+    /// page summarising a run directory (finished, or still running).
+    Report(ReportArgs),
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run directory (holds metrics.jsonl).
+    pub run_dir: PathBuf,
+    /// Folder to write the report into (created if needed). Default: RUN_DIR/report.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `view`.

@@ -8,7 +8,8 @@
 //! - [`metrics`]: confusion matrices, precision/recall/F1, confidence histograms;
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
 //! - [`config`]: the effective training configuration (TOML + CLI overrides);
-//! - [`tui`]: the live terminal dashboard and the read-only run viewer.
+//! - [`tui`]: the live terminal dashboard and the read-only run viewer;
+//! - [`report`]: PNG charts and an HTML page summarising a run directory.
 
 pub mod bench;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod headless;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod report;
 pub mod run;
 pub mod train;
 pub mod tui;

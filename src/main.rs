@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use selftrain::cli::{
-    BenchArgs, BenchDashboardArgs, Cli, Command, ImportCommand, PredictArgs, TrainArgs, ViewArgs,
+    BenchArgs, BenchDashboardArgs, Cli, Command, ImportCommand, PredictArgs, ReportArgs, TrainArgs,
+    ViewArgs,
 };
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench(args),
         Some(Command::View(args)) => view(args),
         Some(Command::BenchDashboard(args)) => bench_dashboard(args),
+        Some(Command::Report(args)) => report(args),
     };
     match result {
         Ok(code) => code,
@@ -115,6 +117,14 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
 
 fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
     selftrain::tui::run_view(&args.run_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let written = selftrain::report::write_report(&args.run_dir, args.out.as_deref())?;
+    for path in written {
+        println!("{}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
