@@ -232,14 +232,15 @@ pub fn loss_chart(s: &LossSeries) -> anyhow::Result<Vec<u8>> {
                     PathElement::new([(x, y), (x + 24, y)], GREY.mix(0.5).stroke_width(2))
                 });
         }
+        // The total first: in warm-up it equals the supervised loss, drawn over it.
         let lines: [(&[Point], RGBColor, &str); 3] = [
-            (&supervised, BLUE, "supervised (labelled samples)"),
-            (&pseudo, VERMILION, "pseudo-label (pseudo-labelled samples)"),
             (
                 &total,
                 RGBColor(30, 30, 30),
                 "total = supervised + λ·pseudo",
             ),
+            (&supervised, BLUE, "supervised (labelled samples)"),
+            (&pseudo, VERMILION, "pseudo-label (pseudo-labelled samples)"),
         ];
         for (points, colour, label) in lines {
             if points.is_empty() {
