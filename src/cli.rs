@@ -48,6 +48,9 @@ pub enum Command {
     Cv(CvArgs),
     /// One markdown results-table row (mean ± std over runs) from finished run directories.
     Summarize(SummarizeArgs),
+    /// Write PNG charts (loss, accuracy, pseudo-label acceptance, confusion matrix) and an HTML
+    /// page summarising a run directory (finished, or still running).
+    Report(ReportArgs),
 }
 
 /// Flags of `cv` (the training flags choose the runs).
@@ -75,6 +78,16 @@ pub struct SummarizeArgs {
     pub json: bool,
     /// Finished run directories (each holds summary.json).
     pub run_dirs: Vec<PathBuf>,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run directory (holds metrics.jsonl).
+    pub run_dir: PathBuf,
+    /// Folder to write the report into (created if needed). Default: RUN_DIR/report.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `view`.

@@ -9,7 +9,8 @@
 //! - [`run`]: the run directory (atomic writes, JSON lines, checkpoints, summary);
 //! - [`config`]: the effective training configuration (TOML + CLI overrides);
 //! - [`tui`]: the live terminal dashboard and the read-only run viewer;
-//! - [`experiments`]: several runs together: k-fold cross-validation and results-table rows.
+//! - [`experiments`]: several runs together: k-fold cross-validation and results-table rows;
+//! - [`report`]: PNG charts and an HTML page summarising a run directory.
 
 pub mod bench;
 pub mod bench_scale;
@@ -22,6 +23,7 @@ pub mod headless;
 pub mod metrics;
 pub mod model;
 pub mod predict;
+pub mod report;
 pub mod run;
 pub mod train;
 pub mod tui;

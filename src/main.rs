@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use selftrain::cli::{
     BenchArgs, BenchDashboardArgs, BenchScaleArgs, Cli, Command, CvArgs, ImportCommand,
-    PredictArgs, SummarizeArgs, TrainArgs, ViewArgs,
+    PredictArgs, ReportArgs, SummarizeArgs, TrainArgs, ViewArgs,
 };
 use selftrain::data::ImageShape;
 use selftrain::device::{self, DeviceSpec};
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::BenchDashboard(args)) => bench_dashboard(args),
         Some(Command::Cv(args)) => cv(args),
         Some(Command::Summarize(args)) => summarize(args),
+        Some(Command::Report(args)) => report(args),
     };
     match result {
         Ok(code) => code,
@@ -120,6 +121,14 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
 
 fn view(args: ViewArgs) -> anyhow::Result<ExitCode> {
     selftrain::tui::run_view(&args.run_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let written = selftrain::report::write_report(&args.run_dir, args.out.as_deref())?;
+    for path in written {
+        println!("{}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
