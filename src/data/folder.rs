@@ -552,27 +552,39 @@ pub fn load_dataset(opts: &DatasetOptions) -> Result<LoadedDataset, DataError> {
         }
     };
 
-    // Pass 2: decode at the final shape.
-    let decoded: Vec<Result<Vec<u8>, Problem>> = entries
-        .par_iter()
-        .map(|e| decode_file(&e.path).map(|img| to_chw(&img, shape)))
-        .collect();
+    // Pass 2: decode at the final shape, straight into buffers sized in advance, a chunk of
+    // files at a time, so the pixels exist once (not as per-file vectors plus the sets).
     let mut train = ImageSet::empty(shape);
     let mut val = ImageSet::empty(shape);
     let mut test = ImageSet::empty(shape);
     let mut unlabeled = ImageSet::empty(shape);
-    for (entry, pixels) in entries.into_iter().zip(decoded) {
-        match pixels {
-            Ok(pixels) => {
-                let set = match entry.split {
-                    Split::Train => &mut train,
-                    Split::Val => &mut val,
-                    Split::Test => &mut test,
-                    Split::Unlabeled => &mut unlabeled,
-                };
-                set.push(&pixels, entry.label, relative(root, &entry.path));
+    for (split, set) in [
+        (Split::Train, &mut train),
+        (Split::Val, &mut val),
+        (Split::Test, &mut test),
+        (Split::Unlabeled, &mut unlabeled),
+    ] {
+        set.reserve(entries.iter().filter(|e| e.split == split).count());
+    }
+    const DECODE_CHUNK: usize = 2048;
+    for chunk in entries.chunks(DECODE_CHUNK) {
+        let decoded: Vec<Result<Vec<u8>, Problem>> = chunk
+            .par_iter()
+            .map(|e| decode_file(&e.path).map(|img| to_chw(&img, shape)))
+            .collect();
+        for (entry, pixels) in chunk.iter().zip(decoded) {
+            match pixels {
+                Ok(pixels) => {
+                    let set = match entry.split {
+                        Split::Train => &mut train,
+                        Split::Val => &mut val,
+                        Split::Test => &mut test,
+                        Split::Unlabeled => &mut unlabeled,
+                    };
+                    set.push(&pixels, entry.label, relative(root, &entry.path));
+                }
+                Err(problem) => loader.problem(&entry.path, problem)?,
             }
-            Err(problem) => loader.problem(&entry.path, problem)?,
         }
     }
     let counts = train.class_counts(classes.len());

@@ -86,6 +86,13 @@ impl ImageSet {
         out
     }
 
+    /// Makes room for `additional` more images without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        self.pixels.reserve_exact(additional * self.shape.len());
+        self.labels.reserve_exact(additional);
+        self.files.reserve_exact(additional);
+    }
+
     /// Labels as plain class indices; panics on an unlabelled image (labelled splits only).
     pub fn class_labels(&self) -> Vec<usize> {
         self.labels
