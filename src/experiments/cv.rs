@@ -213,7 +213,7 @@ pub fn write_report(cv_dir: &Path, report: &CvReport) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::confusion::ConfusionMatrix;
+    use crate::metrics::ConfusionMatrix;
 
     fn report(accuracy: f64) -> EvalReport {
         EvalReport {

@@ -156,7 +156,7 @@ pub fn markdown_row(row: &ResultsRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::confusion::{ConfusionMatrix, EvalReport};
+    use crate::metrics::{ConfusionMatrix, EvalReport};
 
     fn report(accuracy: f64) -> EvalReport {
         EvalReport {
