@@ -39,8 +39,7 @@ fashion-40pc-threshold-acceptance|$F40|--acceptance threshold
 fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
 fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
 fashion-40pc-no-augment|$F40|--augment-shift 0
-fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
-mnist-10pc-plain-threshold|$MNIST|--acceptance threshold --threshold 0.95 --min-labeled-share 0 --pseudo-ramp-rounds 0"
+fashion-40pc-reinit-each-round|$F40|--reinit-each-round true"
 
 die() {
     echo "error: $*" >&2
