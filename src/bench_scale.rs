@@ -463,17 +463,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
     let mut optimizer = burn::optim::AdamConfig::new().init();
     let weights = class_weights(&cfg, &loaded.train.class_counts(k))?;
     let augment = cfg.augment();
-    let labeled: Vec<Item> = loaded
-        .train
-        .class_labels()
-        .into_iter()
-        .enumerate()
-        .map(|(i, class)| Item {
-            source: Source::Train(i),
-            class,
-            pseudo: false,
-        })
-        .collect();
+    let labeled = crate::train::batcher::labeled_items(&loaded.train);
     // Shuffled epochs back to back, cut into full batches (a small labelled set would otherwise
     // end every epoch with a short batch).
     let steps = WARMUP_STEPS + opts.train_steps;

@@ -28,6 +28,19 @@ pub struct Item {
     pub pseudo: bool,
 }
 
+/// One real-label item per image of a labelled set, in the set's order.
+pub fn labeled_items(set: &crate::data::ImageSet) -> Vec<Item> {
+    set.class_labels()
+        .into_iter()
+        .enumerate()
+        .map(|(i, class)| Item {
+            source: Source::Train(i),
+            class,
+            pseudo: false,
+        })
+        .collect()
+}
+
 /// Splits one epoch into batches.
 ///
 /// Without pseudo-labels this is a shuffled pass over the labelled items. With them, every batch

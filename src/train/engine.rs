@@ -648,18 +648,7 @@ impl<'p> Trainer<'p> {
     }
 
     fn labeled_items(&self) -> Vec<Item> {
-        let mut items: Vec<Item> = self
-            .data
-            .train
-            .class_labels()
-            .into_iter()
-            .enumerate()
-            .map(|(i, class)| Item {
-                source: Source::Train(i),
-                class,
-                pseudo: false,
-            })
-            .collect();
+        let mut items = crate::train::batcher::labeled_items(&self.data.train);
         items.extend(self.state.manual_labels.iter().map(|&(i, class)| Item {
             source: Source::Pool(i),
             class,
