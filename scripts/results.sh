@@ -39,7 +39,13 @@ fashion-40pc-threshold-acceptance|$F40|--acceptance threshold
 fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
 fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
 fashion-40pc-no-augment|$F40|--augment-shift 0
-fashion-40pc-reinit-each-round|$F40|--reinit-each-round true"
+fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
+fashion-40pc-no-cutout|$F40|--pseudo-cutout 0
+mnist-10pc-no-cutout|$MNIST|--pseudo-cutout 0
+fashion-40pc-no-selection-tolerance|$F40|--selection-tolerance 0
+mnist-10pc-no-selection-tolerance|$MNIST|--selection-tolerance 0
+fashion-40pc-cosine|$F40|--lr-schedule cosine
+mnist-10pc-cosine|$MNIST|--lr-schedule cosine"
 
 die() {
     echo "error: $*" >&2

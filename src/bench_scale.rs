@@ -463,6 +463,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
     let mut optimizer = burn::optim::AdamConfig::new().init();
     let weights = class_weights(&cfg, &loaded.train.class_counts(k))?;
     let augment = cfg.augment();
+    let pseudo_augment = cfg.pseudo_augment(shape);
     let labeled = crate::train::batcher::labeled_items(&loaded.train);
     // Shuffled epochs back to back, cut into full batches (a small labelled set would otherwise
     // end every epoch with a short batch).
@@ -501,6 +502,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
             },
             shape,
             &augment,
+            &pseudo_augment,
             &mut rng,
         );
         let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
@@ -555,6 +557,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
             shape,
             k,
             infer_batch,
+            cfg.hflip,
             &plain,
         );
         let predict_secs = t0.elapsed().as_secs_f64();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Acceptance, ClassWeighting, TrainConfig};
+use crate::config::{Acceptance, ClassWeighting, LrSchedule, TrainConfig};
 use crate::data::BadImagePolicy;
 use crate::model::ModelKind;
 
@@ -297,6 +297,9 @@ pub struct TrainArgs {
     /// Adam learning rate (> 0).
     #[arg(long = "lr")]
     pub learning_rate: Option<f64>,
+    /// Learning-rate schedule within the warm-up and within each round.
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
     /// Adam weight decay (≥ 0).
     #[arg(long)]
     pub weight_decay: Option<f64>,
@@ -315,6 +318,10 @@ pub struct TrainArgs {
     /// Stop after this many rounds without validation improvement (0 = never).
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Model selection: validation images a later round may lose against the best and still
+    /// be selected (0 = only ties).
+    #[arg(long)]
+    pub selection_tolerance: Option<usize>,
     /// Random seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -324,6 +331,10 @@ pub struct TrainArgs {
     /// Augmentation: random horizontal flip (true/false; off for digits).
     #[arg(long)]
     pub hflip: Option<bool>,
+    /// Cutout on pseudo-labelled samples: erased square's side as a fraction of the image's
+    /// shorter side, in [0, 1] (0 = off).
+    #[arg(long)]
+    pub pseudo_cutout: Option<f64>,
     /// Fraction of labelled images held out for validation, in [0, 1).
     #[arg(long)]
     pub val_fraction: Option<f64>,
@@ -422,15 +433,18 @@ impl TrainArgs {
             min_labeled_share,
             reinit_each_round,
             learning_rate,
+            lr_schedule,
             weight_decay,
             batch_size,
             warmup_epochs,
             epochs_per_round,
             rounds,
             patience,
+            selection_tolerance,
             seed,
             augment_shift,
             hflip,
+            pseudo_cutout,
             val_fraction,
             class_weighting,
             dropout,

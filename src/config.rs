@@ -18,6 +18,28 @@ pub enum Acceptance {
     ClassBalanced,
 }
 
+/// Learning-rate schedule within each training phase (the warm-up, and each round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// The same learning rate throughout.
+    Constant,
+    /// Cosine decay from the learning rate to 0 over the phase, restarting at every round.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate at `progress` ∈ [0, 1] through a phase, for base rate `lr`.
+    pub fn rate(self, lr: f64, progress: f64) -> f64 {
+        match self {
+            Self::Constant => lr,
+            Self::Cosine => {
+                0.5 * lr * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
+            }
+        }
+    }
+}
+
 /// Class weighting of the supervised loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -60,6 +82,8 @@ pub struct TrainConfig {
     pub reinit_each_round: bool,
     /// Adam learning rate.
     pub learning_rate: f64,
+    /// Learning-rate schedule within the warm-up and within each round.
+    pub lr_schedule: LrSchedule,
     /// Adam weight decay (L2).
     pub weight_decay: f64,
     /// Mini-batch size.
@@ -72,12 +96,19 @@ pub struct TrainConfig {
     pub rounds: usize,
     /// Stop when validation accuracy has not improved for this many rounds (0 = never).
     pub patience: usize,
+    /// Model selection: how many validation images a later round's model may get wrong beyond
+    /// the best so far and still be selected (a small validation split cannot tell one image
+    /// from noise, and the later model has learnt from more pseudo-labels).
+    pub selection_tolerance: usize,
     /// Random seed (model init, shuffling, augmentation, validation split).
     pub seed: u64,
     /// Random shift in pixels for augmentation (0 = off).
     pub augment_shift: usize,
     /// Random horizontal flip (off for digits and text).
     pub hflip: bool,
+    /// Cutout on pseudo-labelled samples: side of the erased square as a fraction of the
+    /// image's shorter side (0 = off). Labelled samples never get it.
+    pub pseudo_cutout: f64,
     /// Fraction of labelled images held out for validation (when there is no `val/` folder and
     /// no cross-validation fold is chosen).
     pub val_fraction: f64,
@@ -116,15 +147,18 @@ impl Default for TrainConfig {
             min_labeled_share: 0.25,
             reinit_each_round: false,
             learning_rate: 1e-3,
+            lr_schedule: LrSchedule::Constant,
             weight_decay: 1e-4,
             batch_size: 64,
             warmup_epochs: 40,
             epochs_per_round: 3,
-            rounds: 5,
+            rounds: 8,
             patience: 3,
+            selection_tolerance: 1,
             seed: 0,
             augment_shift: 2,
             hflip: false,
+            pseudo_cutout: 0.5,
             val_fraction: 0.2,
             cv_folds: 0,
             cv_fold: 0,
@@ -237,6 +271,7 @@ impl TrainConfig {
             ("epochs_per_round", self.epochs_per_round as u64),
             ("rounds", self.rounds as u64),
             ("patience", self.patience as u64),
+            ("selection_tolerance", self.selection_tolerance as u64),
             ("augment_shift", self.augment_shift as u64),
             ("pseudo_ramp_rounds", self.pseudo_ramp_rounds as u64),
             ("cv_folds", self.cv_folds as u64),
@@ -282,6 +317,12 @@ impl TrainConfig {
                 ),
             ));
         }
+        if !(self.pseudo_cutout.is_finite() && (0.0..=1.0).contains(&self.pseudo_cutout)) {
+            return Err(invalid(
+                "pseudo_cutout",
+                format!("must be within [0, 1], got {}", self.pseudo_cutout),
+            ));
+        }
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
             return Err(invalid(
                 "dropout",
@@ -315,11 +356,21 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The augmentation described by this configuration.
+    /// The augmentation of labelled samples.
     pub fn augment(&self) -> Augment {
         Augment {
             max_shift: self.augment_shift,
             hflip: self.hflip,
+            cutout: 0,
+        }
+    }
+
+    /// The augmentation of pseudo-labelled samples of `shape`: the labelled one plus cutout.
+    pub fn pseudo_augment(&self, shape: crate::data::ImageShape) -> Augment {
+        let side = shape.height.min(shape.width) as f64;
+        Augment {
+            cutout: (self.pseudo_cutout * side).round() as usize,
+            ..self.augment()
         }
     }
 }
@@ -355,6 +406,7 @@ mod tests {
             ("channels = 2", "channels"),
             ("device = \"tpu\"", "device"),
             ("cv_folds = 1", "cv_folds"),
+            ("pseudo_cutout = 1.5", "pseudo_cutout"),
             ("cv_folds = 5\ncv_fold = 5", "cv_fold"),
         ] {
             let err = TrainConfig::from_toml_str(text).unwrap_err().to_string();
@@ -368,5 +420,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("treshold"), "{err}");
+    }
+
+    #[test]
+    fn pseudo_augment_adds_cutout_scaled_to_the_shorter_side() {
+        let cfg = TrainConfig {
+            pseudo_cutout: 0.5,
+            ..TrainConfig::default()
+        };
+        let shape = crate::data::ImageShape {
+            channels: 1,
+            height: 28,
+            width: 40,
+        };
+        assert_eq!(cfg.augment().cutout, 0, "labelled samples never get cutout");
+        let pseudo = cfg.pseudo_augment(shape);
+        assert_eq!(pseudo.cutout, 14);
+        assert_eq!(pseudo.max_shift, cfg.augment_shift);
+        let off = TrainConfig {
+            pseudo_cutout: 0.0,
+            ..cfg
+        };
+        assert_eq!(off.pseudo_augment(shape), off.augment());
+    }
+
+    #[test]
+    fn cosine_schedule_decays_from_the_rate_to_zero() {
+        let lr = 1e-3;
+        assert_eq!(LrSchedule::Constant.rate(lr, 0.7), lr);
+        assert!((LrSchedule::Cosine.rate(lr, 0.0) - lr).abs() < 1e-12);
+        assert!((LrSchedule::Cosine.rate(lr, 0.5) - lr / 2.0).abs() < 1e-12);
+        assert!(LrSchedule::Cosine.rate(lr, 1.0).abs() < 1e-12);
+        assert!(LrSchedule::Cosine.rate(lr, 0.3) > LrSchedule::Cosine.rate(lr, 0.6));
     }
 }

@@ -1,4 +1,4 @@
-//! Light data augmentation on `u8` CHW images: random translation and horizontal flip.
+//! Data augmentation on `u8` CHW images: random translation, horizontal flip and cutout.
 
 use rand::Rng;
 
@@ -8,13 +8,28 @@ use super::image_set::ImageShape;
 ///
 /// A translation by up to `max_shift` pixels in x and y with zero padding (the same as a random
 /// crop of a zero-padded image), then, when `hflip` is set, a horizontal flip with probability
-/// one half.
+/// one half, then, when `cutout` is set, a `cutout`×`cutout` square at a uniformly random
+/// centre (clipped at the border) set to 0: the strong noise that keeps a student trained on
+/// pseudo-labels from merely copying its teacher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Augment {
     /// Largest shift, in pixels, along each axis (0 = no translation).
     pub max_shift: usize,
     /// Whether to mirror the image left-right half of the time.
     pub hflip: bool,
+    /// Side, in pixels, of the square erased by cutout (0 = off).
+    #[serde(default)]
+    pub cutout: usize,
+}
+
+/// A copy of `pixels` (rows of `width` pixels, any number of images and channels) with every
+/// row reversed: the mirror image of each image.
+pub fn mirror_rows(pixels: &[u8], width: usize) -> Vec<u8> {
+    let mut out = pixels.to_vec();
+    for row in out.chunks_exact_mut(width.max(1)) {
+        row.reverse();
+    }
+    out
 }
 
 impl Default for Augment {
@@ -30,19 +45,21 @@ impl Augment {
         Self {
             max_shift: 0,
             hflip: false,
+            cutout: 0,
         }
     }
 
     /// Whether [`Augment::apply`] always returns its input unchanged.
     pub fn is_identity(&self) -> bool {
-        self.max_shift == 0 && !self.hflip
+        self.max_shift == 0 && !self.hflip && self.cutout == 0
     }
 
     /// Writes an augmented copy of `src` (one CHW image of `shape`) into `dst`.
     ///
     /// Draws a shift `dx, dy` uniformly in `-max_shift..=max_shift`, moves the content by it
     /// (pixels moved in from outside are 0), then mirrors it horizontally with probability 0.5
-    /// when `hflip` is set. The identity augmentation copies `src` and draws nothing from `rng`.
+    /// when `hflip` is set, and finally erases a random `cutout` square. The identity
+    /// augmentation copies `src` and draws nothing from `rng`.
     ///
     /// # Panics
     /// When `src` or `dst` is not exactly `shape.len()` long.
@@ -96,6 +113,20 @@ impl Augment {
                 }
             }
         }
+        if self.cutout > 0 {
+            let (h, w) = (shape.height, shape.width);
+            let cy = rng.random_range(0..h);
+            let cx = rng.random_range(0..w);
+            let half = self.cutout / 2;
+            let (y0, y1) = (cy.saturating_sub(half), (cy + self.cutout - half).min(h));
+            let (x0, x1) = (cx.saturating_sub(half), (cx + self.cutout - half).min(w));
+            for c in 0..shape.channels {
+                for y in y0..y1 {
+                    let row = c * plane + y * w;
+                    dst[row + x0..row + x1].fill(0);
+                }
+            }
+        }
     }
 }
 
@@ -127,14 +158,16 @@ mod tests {
         assert!(
             !Augment {
                 max_shift: 1,
-                hflip: false
+                hflip: false,
+                cutout: 0,
             }
             .is_identity()
         );
         assert!(
             !Augment {
                 max_shift: 0,
-                hflip: true
+                hflip: true,
+                cutout: 0,
             }
             .is_identity()
         );
@@ -148,6 +181,7 @@ mod tests {
         let aug = Augment {
             max_shift: 2,
             hflip: false,
+            cutout: 0,
         };
         let mut rng = StdRng::seed_from_u64(1);
         let mut seen_moved = false;
@@ -183,6 +217,7 @@ mod tests {
         let aug = Augment {
             max_shift: 0,
             hflip: true,
+            cutout: 0,
         };
         let mut rng = StdRng::seed_from_u64(3);
         let (mut flipped, mut kept) = (0, 0);
@@ -212,6 +247,7 @@ mod tests {
         let aug = Augment {
             max_shift: 3,
             hflip: true,
+            cutout: 0,
         };
         let mut rng = StdRng::seed_from_u64(4);
         let mut dst = vec![0u8; SHAPE.len()];
@@ -219,5 +255,54 @@ mod tests {
         assert_eq!(dst.len(), src.len());
         // At least (9-3)*(11-3) source pixels survive any shift.
         assert!(dst.iter().filter(|&&v| v != 0).count() >= 6 * 8);
+    }
+
+    #[test]
+    fn cutout_erases_one_square_of_at_most_its_side() {
+        let shape = ImageShape {
+            channels: 2,
+            height: 12,
+            width: 10,
+        };
+        let src = vec![200u8; shape.len()];
+        let aug = Augment {
+            max_shift: 0,
+            hflip: false,
+            cutout: 4,
+        };
+        assert!(!aug.is_identity());
+        let mut rng = StdRng::seed_from_u64(5);
+        let (mut full, mut clipped) = (0, 0);
+        for _ in 0..300 {
+            let mut dst = vec![0u8; shape.len()];
+            aug.apply(&src, shape, &mut rng, &mut dst);
+            let plane = 12 * 10;
+            let erased: Vec<usize> = (0..plane).filter(|&i| dst[i] == 0).collect();
+            // Both channels lose the same pixels; the rest is untouched.
+            for i in 0..plane {
+                assert_eq!(dst[i], dst[plane + i]);
+                assert!(dst[i] == 0 || dst[i] == 200);
+            }
+            assert!(!erased.is_empty() && erased.len() <= 16, "{}", erased.len());
+            let ys: Vec<usize> = erased.iter().map(|i| i / 10).collect();
+            let xs: Vec<usize> = erased.iter().map(|i| i % 10).collect();
+            let height = ys.iter().max().unwrap() - ys.iter().min().unwrap() + 1;
+            let width = xs.iter().max().unwrap() - xs.iter().min().unwrap() + 1;
+            assert_eq!(height * width, erased.len(), "one rectangle");
+            if erased.len() == 16 {
+                full += 1;
+            } else {
+                clipped += 1;
+            }
+        }
+        assert!(full > 50 && clipped > 50, "full {full}, clipped {clipped}");
+    }
+
+    #[test]
+    fn mirror_rows_reverses_each_row_and_twice_is_identity() {
+        let src: Vec<u8> = (0..12).collect();
+        let m = mirror_rows(&src, 3);
+        assert_eq!(m, vec![2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9]);
+        assert_eq!(mirror_rows(&m, 3), src);
     }
 }

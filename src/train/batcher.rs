@@ -105,12 +105,14 @@ pub fn images_to_tensor(pixels: &[u8], n: usize, shape: ImageShape, device: &Dev
     )
 }
 
-/// Gathers the pixels of `items` (augmented with `augment`) into one contiguous buffer.
+/// Gathers the pixels of `items` into one contiguous buffer, labelled ones augmented with
+/// `augment` and pseudo-labelled ones with `pseudo_augment`.
 pub fn gather_pixels<'a, R: Rng>(
     items: &[Item],
     pixels_of: impl Fn(Source) -> &'a [u8],
     shape: ImageShape,
     augment: &Augment,
+    pseudo_augment: &Augment,
     rng: &mut R,
 ) -> Vec<u8> {
     let len = shape.len();
@@ -118,6 +120,7 @@ pub fn gather_pixels<'a, R: Rng>(
     for (k, item) in items.iter().enumerate() {
         let dst = &mut out[k * len..(k + 1) * len];
         let src = pixels_of(item.source);
+        let augment = if item.pseudo { pseudo_augment } else { augment };
         if augment.is_identity() {
             dst.copy_from_slice(src);
         } else {
@@ -188,5 +191,40 @@ mod tests {
             &mut rand::rngs::StdRng::seed_from_u64(3),
         );
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn only_pseudo_labelled_samples_get_the_pseudo_augmentation() {
+        let shape = ImageShape {
+            channels: 1,
+            height: 6,
+            width: 6,
+        };
+        let bright = vec![255u8; shape.len()];
+        let mut batch = items(20, false);
+        batch.extend(items(20, true));
+        let cutout = Augment {
+            cutout: 3,
+            ..Augment::none()
+        };
+        let pixels = gather_pixels(
+            &batch,
+            |_| &bright,
+            shape,
+            &Augment::none(),
+            &cutout,
+            &mut rand::rngs::StdRng::seed_from_u64(4),
+        );
+        for (k, image) in pixels.chunks(shape.len()).enumerate() {
+            let erased = image.iter().filter(|&&v| v == 0).count();
+            if batch[k].pseudo {
+                assert!(
+                    (1..=9).contains(&erased),
+                    "pseudo sample {k}: {erased} erased"
+                );
+            } else {
+                assert_eq!(erased, 0, "labelled sample {k} was augmented");
+            }
+        }
     }
 }

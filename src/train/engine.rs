@@ -157,6 +157,10 @@ pub struct ResumeState {
     pub best_val_loss: Option<f64>,
     /// Its round.
     pub best_round: usize,
+    /// Highest validation accuracy of any selection point so far (-1 when none): the reference
+    /// of `selection_tolerance`. Absent in older checkpoints, where it was `best_val_accuracy`.
+    #[serde(default)]
+    pub top_val_accuracy: Option<f64>,
     /// Whether `best.bpk` holds a selected model.
     pub has_best: bool,
     /// Rounds since validation accuracy last improved.
@@ -187,6 +191,8 @@ impl ResumeState {
 }
 
 struct Best {
+    /// Highest validation accuracy at any selection point (the reference of the tolerance).
+    top_val_accuracy: f64,
     val_accuracy: f64,
     val_loss: f64,
     round: usize,
@@ -298,6 +304,7 @@ impl<'p> Trainer<'p> {
             throughput: 0.0,
             epochs_done: 0,
             best: Best {
+                top_val_accuracy: -1.0,
                 val_accuracy: -1.0,
                 val_loss: f64::INFINITY,
                 round: 0,
@@ -406,6 +413,7 @@ impl<'p> Trainer<'p> {
         self.last_pseudo = r.last_pseudo;
         self.last_val_accuracy = r.last_val_accuracy;
         self.best.val_accuracy = r.best_val_accuracy;
+        self.best.top_val_accuracy = r.top_val_accuracy.unwrap_or(r.best_val_accuracy);
         self.best.val_loss = r.best_val_loss.unwrap_or(f64::INFINITY);
         self.best.round = r.best_round;
         self.rounds_without_improvement = r.rounds_without_improvement;
@@ -442,6 +450,7 @@ impl<'p> Trainer<'p> {
             best_val_accuracy: self.best.val_accuracy,
             best_val_loss: self.best.val_loss.is_finite().then_some(self.best.val_loss),
             best_round: self.best.round,
+            top_val_accuracy: Some(self.best.top_val_accuracy),
             has_best: self.best.model.is_some(),
             rounds_without_improvement: self.rounds_without_improvement,
             rounds_completed: self.rounds_completed,
@@ -681,6 +690,7 @@ impl<'p> Trainer<'p> {
         let total_steps = plan.len();
         let data = self.data.clone();
         let augment = self.cfg.augment();
+        let pseudo_augment = self.cfg.pseudo_augment(data.shape);
         for (step, batch) in plan.iter().enumerate().skip(skip) {
             self.position = Position::Epoch {
                 round: self.round,
@@ -700,6 +710,7 @@ impl<'p> Trainer<'p> {
                 },
                 data.shape,
                 &augment,
+                &pseudo_augment,
                 &mut step_rng,
             );
             let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
@@ -723,7 +734,11 @@ impl<'p> Trainer<'p> {
                 &is_pseudo,
                 &self.class_weights,
                 lambda,
-                self.cfg.learning_rate,
+                self.cfg.lr_schedule.rate(
+                    self.cfg.learning_rate,
+                    ((self.epoch.max(1) - 1) as f64 + step as f64 / total_steps.max(1) as f64)
+                        / total_epochs.max(1) as f64,
+                ),
                 &self.device,
             );
             self.model = model;
@@ -843,7 +858,10 @@ impl<'p> Trainer<'p> {
 
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
     /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
-    /// pick noise.
+    /// pick noise. A model is selected when its validation accuracy is at most
+    /// `selection_tolerance` images below the highest seen at a selection point (see
+    /// [`selects`]): the later model, trained on more pseudo-labels, wins unless validation
+    /// says it is clearly worse.
     fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
         self.epochs_done += 1;
         if self.data.val.is_empty() {
@@ -861,8 +879,15 @@ impl<'p> Trainer<'p> {
             &valid_device(&self.device),
         );
         let better = select
-            && (report.accuracy > self.best.val_accuracy
-                || (report.accuracy == self.best.val_accuracy && report.loss < self.best.val_loss));
+            && selects(
+                report.accuracy,
+                self.best.top_val_accuracy,
+                self.cfg.selection_tolerance,
+                self.data.val.len(),
+            );
+        if select {
+            self.best.top_val_accuracy = self.best.top_val_accuracy.max(report.accuracy);
+        }
         self.last_val_accuracy = report.accuracy;
         let (accuracy, loss) = (report.accuracy, report.loss);
         self.emit(Update::Evaluation(Evaluation {
@@ -874,6 +899,7 @@ impl<'p> Trainer<'p> {
         }));
         if better {
             self.best = Best {
+                top_val_accuracy: self.best.top_val_accuracy,
                 val_accuracy: accuracy,
                 val_loss: loss,
                 round: self.round,
@@ -933,6 +959,7 @@ impl<'p> Trainer<'p> {
             data.shape,
             k,
             inference_batch_size(self.cfg.batch_size),
+            self.cfg.hflip,
             &valid_device(&self.device),
         );
         let mut eligible = vec![true; predictions.len()];
@@ -1252,6 +1279,15 @@ fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     adam.init()
 }
 
+/// Whether model selection picks a model of validation accuracy `accuracy` when the highest seen
+/// at a selection point so far is `top` (-1 when none): it may be at most `tolerance` images of
+/// the `val_len`-image validation set below `top`. Ties go to the new (later) model.
+pub fn selects(accuracy: f64, top: f64, tolerance: usize, val_len: usize) -> bool {
+    let slack = tolerance as f64 / val_len.max(1) as f64;
+    // Half an image of margin absorbs floating-point rounding of the accuracies.
+    accuracy + 0.5 / val_len.max(1) as f64 >= top - slack
+}
+
 /// Batch size of the pseudo-labelling pass for a training batch size: at least 256.
 pub fn inference_batch_size(train_batch_size: usize) -> usize {
     train_batch_size.max(256)
@@ -1260,7 +1296,10 @@ pub fn inference_batch_size(train_batch_size: usize) -> usize {
 /// The prediction half of a pseudo-labelling pass: predicts `truth.len()` contiguous CHW
 /// images of `shape` (a prefix of the pool, or all of it) with `model` (in validation mode, on a
 /// device without autodiff) and returns one [`PoolPrediction`] per image, in order, holding its
-/// top-3 classes and hidden truth. [`decide`] then chooses the pseudo-labels.
+/// top-3 classes and hidden truth. With `mirror` (for models trained with horizontal flips) the
+/// probabilities are the mean over each image and its mirror image, a test-time augmentation
+/// that makes pseudo-labels more accurate. [`decide`] then chooses the pseudo-labels.
+#[allow(clippy::too_many_arguments)]
 pub fn predict_pool(
     model: &Cnn,
     pixels: &[u8],
@@ -1268,17 +1307,19 @@ pub fn predict_pool(
     shape: crate::data::ImageShape,
     num_classes: usize,
     batch_size: usize,
+    mirror: bool,
     device: &Device,
 ) -> Vec<PoolPrediction> {
     let n = truth.len();
-    let probs = predict_pixels(
-        model,
-        &pixels[..n * shape.len()],
-        n,
-        shape,
-        batch_size,
-        device,
-    );
+    let pixels = &pixels[..n * shape.len()];
+    let mut probs = predict_pixels(model, pixels, n, shape, batch_size, device);
+    if mirror {
+        let mirrored = crate::data::augment::mirror_rows(pixels, shape.width);
+        let other = predict_pixels(model, &mirrored, n, shape, batch_size, device);
+        for (p, q) in probs.iter_mut().zip(other) {
+            *p = 0.5 * (*p + q);
+        }
+    }
     probs
         .chunks(num_classes)
         .enumerate()
@@ -1306,4 +1347,29 @@ pub fn mix_seed(seed: u64, position: &[u64]) -> u64 {
 /// The same device without autodiff, for inference.
 fn valid_device(device: &Device) -> Device {
     device.clone().without_autodiff()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selects;
+
+    #[test]
+    fn selection_prefers_later_models_within_the_tolerance() {
+        // 20 validation images: one image is 5 points.
+        assert!(
+            selects(0.5, -1.0, 0, 20),
+            "the first model is always selected"
+        );
+        assert!(selects(0.95, 0.95, 0, 20), "ties go to the later model");
+        assert!(
+            !selects(0.90, 0.95, 0, 20),
+            "no tolerance: one image worse loses"
+        );
+        assert!(selects(0.90, 0.95, 1, 20), "one image of tolerance");
+        assert!(!selects(0.85, 0.95, 1, 20), "two images worse loses");
+        assert!(selects(0.85, 0.95, 2, 20));
+        // 80 images: one image is 1.25 points; rounding noise never flips a tie.
+        assert!(selects(0.8875 - 1e-12, 0.9, 1, 80));
+        assert!(!selects(0.875, 0.9, 1, 80));
+    }
 }
