@@ -40,12 +40,12 @@ fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
 fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
 fashion-40pc-no-augment|$F40|--augment-shift 0
 fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
-fashion-40pc-no-cutout|$F40|--pseudo-cutout 0
-mnist-10pc-no-cutout|$MNIST|--pseudo-cutout 0
-fashion-40pc-no-selection-tolerance|$F40|--selection-tolerance 0
-mnist-10pc-no-selection-tolerance|$MNIST|--selection-tolerance 0
-fashion-40pc-cosine|$F40|--lr-schedule cosine
-mnist-10pc-cosine|$MNIST|--lr-schedule cosine"
+fashion-40pc-constant-lr|$F40|--lr-schedule constant
+mnist-10pc-constant-lr|$MNIST|--lr-schedule constant
+fashion-100pc-constant-lr|$F100|--lr-schedule constant
+fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0
+mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0
+fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0"
 
 die() {
     echo "error: $*" >&2

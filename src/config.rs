@@ -147,7 +147,7 @@ impl Default for TrainConfig {
             min_labeled_share: 0.25,
             reinit_each_round: false,
             learning_rate: 1e-3,
-            lr_schedule: LrSchedule::Constant,
+            lr_schedule: LrSchedule::Cosine,
             weight_decay: 1e-4,
             batch_size: 64,
             warmup_epochs: 40,
