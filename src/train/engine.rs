@@ -153,8 +153,6 @@ pub struct ResumeState {
     pub last_val_accuracy: f64,
     /// Best validation accuracy so far (-1 when none).
     pub best_val_accuracy: f64,
-    /// Its validation loss.
-    pub best_val_loss: Option<f64>,
     /// Its round.
     pub best_round: usize,
     /// Highest validation accuracy of any selection point so far (-1 when none): the reference
@@ -191,10 +189,7 @@ impl ResumeState {
 }
 
 struct Best {
-    /// Highest validation accuracy at any selection point (the reference of the tolerance).
-    top_val_accuracy: f64,
     val_accuracy: f64,
-    val_loss: f64,
     round: usize,
     model: Option<Cnn>,
 }
@@ -223,6 +218,9 @@ struct Trainer<'p> {
     throughput: f64,
     epochs_done: usize,
     best: Best,
+    /// Highest validation accuracy at any selection point (the reference of
+    /// `selection_tolerance`; -1 when none).
+    top_val_accuracy: f64,
     previous_accepted: Vec<bool>,
     user_actions_since_round: usize,
     last_pseudo: Option<(usize, Option<f64>)>,
@@ -304,12 +302,11 @@ impl<'p> Trainer<'p> {
             throughput: 0.0,
             epochs_done: 0,
             best: Best {
-                top_val_accuracy: -1.0,
                 val_accuracy: -1.0,
-                val_loss: f64::INFINITY,
                 round: 0,
                 model: None,
             },
+            top_val_accuracy: -1.0,
             previous_accepted: vec![false; pool],
             user_actions_since_round: 0,
             last_pseudo: None,
@@ -413,8 +410,7 @@ impl<'p> Trainer<'p> {
         self.last_pseudo = r.last_pseudo;
         self.last_val_accuracy = r.last_val_accuracy;
         self.best.val_accuracy = r.best_val_accuracy;
-        self.best.top_val_accuracy = r.top_val_accuracy.unwrap_or(r.best_val_accuracy);
-        self.best.val_loss = r.best_val_loss.unwrap_or(f64::INFINITY);
+        self.top_val_accuracy = r.top_val_accuracy.unwrap_or(r.best_val_accuracy);
         self.best.round = r.best_round;
         self.rounds_without_improvement = r.rounds_without_improvement;
         self.rounds_completed = r.rounds_completed;
@@ -448,9 +444,8 @@ impl<'p> Trainer<'p> {
             last_pseudo: self.last_pseudo,
             last_val_accuracy: self.last_val_accuracy,
             best_val_accuracy: self.best.val_accuracy,
-            best_val_loss: self.best.val_loss.is_finite().then_some(self.best.val_loss),
             best_round: self.best.round,
-            top_val_accuracy: Some(self.best.top_val_accuracy),
+            top_val_accuracy: Some(self.top_val_accuracy),
             has_best: self.best.model.is_some(),
             rounds_without_improvement: self.rounds_without_improvement,
             rounds_completed: self.rounds_completed,
@@ -881,15 +876,15 @@ impl<'p> Trainer<'p> {
         let better = select
             && selects(
                 report.accuracy,
-                self.best.top_val_accuracy,
+                self.top_val_accuracy,
                 self.cfg.selection_tolerance,
                 self.data.val.len(),
             );
         if select {
-            self.best.top_val_accuracy = self.best.top_val_accuracy.max(report.accuracy);
+            self.top_val_accuracy = self.top_val_accuracy.max(report.accuracy);
         }
         self.last_val_accuracy = report.accuracy;
-        let (accuracy, loss) = (report.accuracy, report.loss);
+        let accuracy = report.accuracy;
         self.emit(Update::Evaluation(Evaluation {
             global_step: self.global_step,
             round: self.round,
@@ -899,9 +894,7 @@ impl<'p> Trainer<'p> {
         }));
         if better {
             self.best = Best {
-                top_val_accuracy: self.best.top_val_accuracy,
                 val_accuracy: accuracy,
-                val_loss: loss,
                 round: self.round,
                 model: Some(valid.clone()),
             };
