@@ -322,6 +322,10 @@ pub struct TrainArgs {
     /// be selected (0 = only ties).
     #[arg(long)]
     pub selection_tolerance: Option<usize>,
+    /// Model selection: standard errors of the best validation accuracy, √(p(1−p)/n), that a
+    /// later round may fall below it and still be selected (≥ 0; 0 = images only).
+    #[arg(long)]
+    pub selection_standard_errors: Option<f64>,
     /// Random seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -335,6 +339,9 @@ pub struct TrainArgs {
     /// shorter side, in [0, 1] (0 = off).
     #[arg(long)]
     pub pseudo_cutout: Option<f64>,
+    /// Mixup in the self-training rounds: α of the Beta(α, α) blend weight (0 = off).
+    #[arg(long)]
+    pub mixup: Option<f64>,
     /// Fraction of labelled images held out for validation, in [0, 1).
     #[arg(long)]
     pub val_fraction: Option<f64>,
@@ -441,10 +448,12 @@ impl TrainArgs {
             rounds,
             patience,
             selection_tolerance,
+            selection_standard_errors,
             seed,
             augment_shift,
             hflip,
             pseudo_cutout,
+            mixup,
             val_fraction,
             class_weighting,
             dropout,

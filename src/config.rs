@@ -100,6 +100,10 @@ pub struct TrainConfig {
     /// the best so far and still be selected (a small validation split cannot tell one image
     /// from noise, and the later model has learnt from more pseudo-labels).
     pub selection_tolerance: usize,
+    /// Model selection: a later round's model is also selected when its validation accuracy is
+    /// at most this many standard errors of the best accuracy p, √(p(1−p)/n) on n images, below
+    /// it. The larger of the two slacks applies.
+    pub selection_standard_errors: f64,
     /// Random seed (model init, shuffling, augmentation, validation split).
     pub seed: u64,
     /// Random shift in pixels for augmentation (0 = off).
@@ -109,6 +113,10 @@ pub struct TrainConfig {
     /// Cutout on pseudo-labelled samples: side of the erased square as a fraction of the
     /// image's shorter side (0 = off). Labelled samples never get it.
     pub pseudo_cutout: f64,
+    /// Mixup in the self-training rounds: α of the Beta(α, α) distribution of the blend weight
+    /// (0 = off). Every batch of a round is blended with a shuffled copy of itself, images and
+    /// losses alike; the warm-up never mixes.
+    pub mixup: f64,
     /// Fraction of labelled images held out for validation (when there is no `val/` folder and
     /// no cross-validation fold is chosen).
     pub val_fraction: f64,
@@ -155,10 +163,12 @@ impl Default for TrainConfig {
             rounds: 8,
             patience: 3,
             selection_tolerance: 1,
+            selection_standard_errors: 1.0,
             seed: 0,
             augment_shift: 2,
             hflip: false,
             pseudo_cutout: 0.5,
+            mixup: 0.0,
             val_fraction: 0.2,
             cv_folds: 0,
             cv_fold: 0,
@@ -322,6 +332,17 @@ impl TrainConfig {
                 "pseudo_cutout",
                 format!("must be within [0, 1], got {}", self.pseudo_cutout),
             ));
+        }
+        for (field, value) in [
+            ("selection_standard_errors", self.selection_standard_errors),
+            ("mixup", self.mixup),
+        ] {
+            if !(value.is_finite() && (0.0..=100.0).contains(&value)) {
+                return Err(invalid(
+                    field,
+                    format!("must be within [0, 100], got {value}"),
+                ));
+            }
         }
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
             return Err(invalid(

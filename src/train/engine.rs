@@ -33,7 +33,7 @@ use crate::train::events::{
 use crate::train::policy::{AcceptanceRule, decide, ramped_weight};
 use crate::train::prepare::{PreparedData, class_weights};
 use crate::train::publisher::Publisher;
-use crate::train::steps::{evaluate, predict_pixels, top_k, train_step};
+use crate::train::steps::{Batch, Mixup, evaluate, predict_pixels, top_k, train_step_mixed};
 
 /// Capacity of the update channel; beyond it lossy updates are dropped, never waited on.
 pub const UPDATE_CHANNEL_CAPACITY: usize = 8192;
@@ -719,14 +719,23 @@ impl<'p> Trainer<'p> {
                     self.cfg.pseudo_ramp_rounds,
                 )
             };
+            // Mixup only in the rounds: the warm-up is the supervised-only reference.
+            let mixup = if self.round == 0 {
+                None
+            } else {
+                Mixup::draw(self.cfg.mixup, batch.len(), &mut step_rng)
+            };
             let model = self.model.clone();
-            let (model, losses) = train_step(
+            let (model, losses) = train_step_mixed(
                 model,
                 &mut self.optimizer,
-                &pixels,
-                data.shape,
-                &targets,
-                &is_pseudo,
+                Batch {
+                    pixels: &pixels,
+                    shape: data.shape,
+                    targets: &targets,
+                    pseudo: &is_pseudo,
+                },
+                mixup.as_ref(),
                 &self.class_weights,
                 lambda,
                 self.cfg.lr_schedule.rate(
@@ -878,6 +887,7 @@ impl<'p> Trainer<'p> {
                 report.accuracy,
                 self.top_val_accuracy,
                 self.cfg.selection_tolerance,
+                self.cfg.selection_standard_errors,
                 self.data.val.len(),
             );
         if select {
@@ -1273,10 +1283,24 @@ fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
 }
 
 /// Whether model selection picks a model of validation accuracy `accuracy` when the highest seen
-/// at a selection point so far is `top` (-1 when none): it may be at most `tolerance` images of
-/// the `val_len`-image validation set below `top`. Ties go to the new (later) model.
-pub fn selects(accuracy: f64, top: f64, tolerance: usize, val_len: usize) -> bool {
-    let slack = tolerance as f64 / val_len.max(1) as f64;
+/// at a selection point so far is `top` (-1 when none): it may be below `top` by at most
+/// `tolerance` images of the `val_len`-image validation set, or by `standard_errors` standard
+/// errors of `top` (√(top·(1−top)/val_len)), whichever is larger. Ties go to the new (later)
+/// model: a drop within the split's noise is no evidence against the model that has learnt
+/// from more pseudo-labels.
+pub fn selects(
+    accuracy: f64,
+    top: f64,
+    tolerance: usize,
+    standard_errors: f64,
+    val_len: usize,
+) -> bool {
+    if top < 0.0 {
+        return true;
+    }
+    let n = val_len.max(1) as f64;
+    let standard_error = (top * (1.0 - top) / n).max(0.0).sqrt();
+    let slack = (tolerance as f64 / n).max(standard_errors * standard_error);
     // Half an image of margin absorbs floating-point rounding of the accuracies.
     accuracy + 0.5 / val_len.max(1) as f64 >= top - slack
 }
@@ -1348,21 +1372,44 @@ mod tests {
 
     #[test]
     fn selection_prefers_later_models_within_the_tolerance() {
-        // 20 validation images: one image is 5 points.
+        // 20 validation images: one image is 5 points. No standard-error slack here.
         assert!(
-            selects(0.5, -1.0, 0, 20),
+            selects(0.5, -1.0, 0, 0.0, 20),
             "the first model is always selected"
         );
-        assert!(selects(0.95, 0.95, 0, 20), "ties go to the later model");
         assert!(
-            !selects(0.90, 0.95, 0, 20),
+            selects(0.95, 0.95, 0, 0.0, 20),
+            "ties go to the later model"
+        );
+        assert!(
+            !selects(0.90, 0.95, 0, 0.0, 20),
             "no tolerance: one image worse loses"
         );
-        assert!(selects(0.90, 0.95, 1, 20), "one image of tolerance");
-        assert!(!selects(0.85, 0.95, 1, 20), "two images worse loses");
-        assert!(selects(0.85, 0.95, 2, 20));
+        assert!(selects(0.90, 0.95, 1, 0.0, 20), "one image of tolerance");
+        assert!(!selects(0.85, 0.95, 1, 0.0, 20), "two images worse loses");
+        assert!(selects(0.85, 0.95, 2, 0.0, 20));
         // 80 images: one image is 1.25 points; rounding noise never flips a tie.
-        assert!(selects(0.8875 - 1e-12, 0.9, 1, 80));
-        assert!(!selects(0.875, 0.9, 1, 80));
+        assert!(selects(0.8875 - 1e-12, 0.9, 1, 0.0, 80));
+        assert!(!selects(0.875, 0.9, 1, 0.0, 80));
+    }
+
+    #[test]
+    fn selection_slack_grows_with_the_standard_error_of_the_validation_split() {
+        // 80 images at 80%: one standard error is √(0.8·0.2/80) = 4.47 points, 3.6 images.
+        assert!(
+            selects(0.7625, 0.8, 1, 1.0, 80),
+            "3 images below: within 1 SE"
+        );
+        assert!(
+            !selects(0.7375, 0.8, 1, 1.0, 80),
+            "5 images below: beyond 1 SE"
+        );
+        assert!(selects(0.7375, 0.8, 1, 2.0, 80), "within 2 SE");
+        // A perfect score has no standard error: the image tolerance still applies.
+        assert!(selects(0.95, 1.0, 1, 1.0, 20));
+        assert!(!selects(0.90, 1.0, 1, 1.0, 20));
+        // More images, smaller slack: 2,000 images at 90% → 0.67 points.
+        assert!(selects(0.894, 0.9, 1, 1.0, 2000));
+        assert!(!selects(0.89, 0.9, 1, 1.0, 2000));
     }
 }

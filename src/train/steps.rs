@@ -60,6 +60,54 @@ pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
         .neg()
 }
 
+/// Mixup of one batch: sample `i` is blended with sample `partner[i]` as
+/// `lambda·xᵢ + (1 − lambda)·x_partner`, and its loss is the same blend of the losses against
+/// both targets (each with its own sample weight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mixup {
+    /// Weight of each sample's own image and target, in [0.5, 1].
+    pub lambda: f32,
+    /// The sample each one is blended with (a permutation of `0..n`).
+    pub partner: Vec<usize>,
+}
+
+impl Mixup {
+    /// Draws a mixup of `n` samples: `lambda = max(b, 1 − b)` with `b ~ Beta(alpha, alpha)`
+    /// (so every sample keeps the larger share of itself) and a random pairing.
+    /// None when `alpha` is 0 (mixup off) or the batch has fewer than two samples.
+    pub fn draw<R: rand::Rng>(alpha: f64, n: usize, rng: &mut R) -> Option<Self> {
+        use rand::seq::SliceRandom;
+        use rand_distr::Distribution;
+        if alpha <= 0.0 || n < 2 {
+            return None;
+        }
+        let beta = rand_distr::Beta::new(alpha, alpha).ok()?;
+        let b: f64 = beta.sample(rng);
+        let mut partner: Vec<usize> = (0..n).collect();
+        partner.shuffle(rng);
+        Some(Self {
+            lambda: b.max(1.0 - b) as f32,
+            partner,
+        })
+    }
+
+    /// Blends CHW images (`n` of `len` bytes each) into `[0, 1]` floats.
+    pub fn blend(&self, pixels: &[u8], len: usize) -> Vec<f32> {
+        let (a, b) = (self.lambda / 255.0, (1.0 - self.lambda) / 255.0);
+        let mut out = Vec::with_capacity(pixels.len());
+        for (i, &j) in self.partner.iter().enumerate() {
+            let own = &pixels[i * len..(i + 1) * len];
+            let other = &pixels[j * len..(j + 1) * len];
+            out.extend(
+                own.iter()
+                    .zip(other)
+                    .map(|(&x, &y)| a * x as f32 + b * y as f32),
+            );
+        }
+        out
+    }
+}
+
 /// Runs one optimizer step on a batch; returns the updated model and the losses.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
@@ -74,17 +122,91 @@ pub fn train_step(
     learning_rate: f64,
     device: &Device,
 ) -> (Cnn, StepLosses) {
-    let n = targets.len();
-    let images = images_to_tensor(pixels, n, shape, device);
-    let target_tensor = Tensor::<1, Int>::from_data(
-        TensorData::new(targets.iter().map(|&t| t as i64).collect::<Vec<_>>(), [n]),
+    let batch = Batch {
+        pixels,
+        shape,
+        targets,
+        pseudo,
+    };
+    train_step_mixed(
+        model,
+        optimizer,
+        batch,
+        None,
+        class_weights,
+        lambda,
+        learning_rate,
         device,
-    );
+    )
+}
+
+/// One training batch: CHW pixels, targets and which samples are pseudo-labelled.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// `targets.len()` contiguous CHW images.
+    pub pixels: &'a [u8],
+    /// Their shape.
+    pub shape: ImageShape,
+    /// Class of each sample.
+    pub targets: &'a [usize],
+    /// Whether each sample is pseudo-labelled.
+    pub pseudo: &'a [bool],
+}
+
+/// [`train_step`] with an optional [`Mixup`] of the batch. The reported losses are the
+/// per-sample blended cross-entropies, attributed to each sample's own kind.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step_mixed(
+    model: Cnn,
+    optimizer: &mut ModuleOptimizer,
+    batch: Batch<'_>,
+    mixup: Option<&Mixup>,
+    class_weights: &[f32],
+    lambda: f32,
+    learning_rate: f64,
+    device: &Device,
+) -> (Cnn, StepLosses) {
+    let Batch {
+        pixels,
+        shape,
+        targets,
+        pseudo,
+    } = batch;
+    let n = targets.len();
+    let int_tensor =
+        |values: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device);
+    let float_tensor =
+        |values: Vec<f32>| Tensor::<1>::from_data(TensorData::new(values, [n]), device);
     let weights = sample_weights(targets, pseudo, class_weights, lambda);
-    let weight_tensor = Tensor::<1>::from_data(TensorData::new(weights.clone(), [n]), device);
-    let logits = model.forward(images);
-    let ce = cross_entropy(logits, target_tensor);
-    let loss = (ce.clone() * weight_tensor).sum();
+    let target_tensor = int_tensor(targets.iter().map(|&t| t as i64).collect());
+    let (loss, ce) = match mixup {
+        None => {
+            let images = images_to_tensor(pixels, n, shape, device);
+            let ce = cross_entropy(model.forward(images), target_tensor);
+            let loss = (ce.clone() * float_tensor(weights.clone())).sum();
+            (loss, ce)
+        }
+        Some(mix) => {
+            assert_eq!(mix.partner.len(), n, "mixup pairing must cover the batch");
+            let images = Tensor::<4>::from_data(
+                TensorData::new(
+                    mix.blend(pixels, shape.len()),
+                    [n, shape.channels, shape.height, shape.width],
+                ),
+                device,
+            );
+            let logits = model.forward(images);
+            let own = cross_entropy(logits.clone(), target_tensor);
+            let other = cross_entropy(
+                logits,
+                int_tensor(mix.partner.iter().map(|&j| targets[j] as i64).collect()),
+            );
+            let other_weights: Vec<f32> = mix.partner.iter().map(|&j| weights[j]).collect();
+            let loss = (own.clone() * float_tensor(weights.clone())).sum() * mix.lambda
+                + (other.clone() * float_tensor(other_weights)).sum() * (1.0 - mix.lambda);
+            (loss, own * mix.lambda + other * (1.0 - mix.lambda))
+        }
+    };
     let ce_values: Vec<f32> = ce.into_data().try_to_vec::<f32>().expect("f32 losses");
 
     let grads = loss.backward();
@@ -243,5 +365,107 @@ mod tests {
         assert!((ce[0] - std::f32::consts::LN_2).abs() < 1e-5);
         let expected = (1.0f32 + 2.0f32.exp()).ln();
         assert!((ce[1] - expected).abs() < 1e-5, "{ce:?}");
+    }
+
+    #[test]
+    fn mixup_draw_pairs_every_sample_and_keeps_the_larger_share() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        assert!(Mixup::draw(0.0, 8, &mut rng).is_none(), "alpha 0 is off");
+        assert!(
+            Mixup::draw(1.0, 1, &mut rng).is_none(),
+            "one sample has no partner"
+        );
+        for _ in 0..50 {
+            let m = Mixup::draw(0.4, 8, &mut rng).unwrap();
+            assert!((0.5..=1.0).contains(&m.lambda), "{}", m.lambda);
+            let mut seen = m.partner.clone();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..8).collect::<Vec<_>>());
+        }
+        let a = Mixup::draw(1.0, 5, &mut rand::rngs::StdRng::seed_from_u64(3));
+        let b = Mixup::draw(1.0, 5, &mut rand::rngs::StdRng::seed_from_u64(3));
+        assert_eq!(a, b, "same seed, same mixup");
+    }
+
+    #[test]
+    fn mixup_blends_each_image_with_its_partner() {
+        let m = Mixup {
+            lambda: 0.75,
+            partner: vec![1, 0],
+        };
+        let out = m.blend(&[0, 255, 255, 0], 2);
+        let expected = [0.25, 0.75, 0.75, 0.25];
+        for (o, e) in out.iter().zip(expected) {
+            assert!((o - e).abs() < 1e-6, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn mixup_blends_the_losses_against_both_targets() {
+        use crate::model::{CnnConfig, ModelKind};
+        use burn::optim::AdamConfig;
+        let device = crate::device::burn_device(
+            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
+        )
+        .autodiff();
+        let shape = ImageShape {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let pixels: Vec<u8> = (0..4 * 64).map(|i| (i * 37 % 256) as u8).collect();
+        let targets = [0, 1, 2, 1];
+        let pseudo = [false, false, true, true];
+        let initial = CnnConfig::new(ModelKind::Small, 1, 8, 8, 3).init(&device);
+        let step = |mixup: Option<&Mixup>| {
+            let model = initial.clone();
+            let mut optimizer = AdamConfig::new().init();
+            let batch = Batch {
+                pixels: &pixels,
+                shape,
+                targets: &targets,
+                pseudo: &pseudo,
+            };
+            train_step_mixed(
+                model,
+                &mut optimizer,
+                batch,
+                mixup,
+                &[1.0; 3],
+                0.5,
+                1e-3,
+                &device,
+            )
+            .1
+        };
+        let plain = step(None);
+        // λ = 1: the partner has no share, so this is the plain step.
+        let own_only = step(Some(&Mixup {
+            lambda: 1.0,
+            partner: vec![3, 2, 1, 0],
+        }));
+        assert!(
+            (plain.total - own_only.total).abs() < 1e-5,
+            "{plain:?} {own_only:?}"
+        );
+        // Pairing every sample with itself changes nothing either.
+        let same = step(Some(&Mixup {
+            lambda: 0.6,
+            partner: vec![0, 1, 2, 3],
+        }));
+        assert!(
+            (plain.total - same.total).abs() < 1e-5,
+            "{plain:?} {same:?}"
+        );
+        // A real blend of different images and targets gives a different loss.
+        let mixed = step(Some(&Mixup {
+            lambda: 0.6,
+            partner: vec![1, 0, 3, 2],
+        }));
+        assert!(
+            (plain.total - mixed.total).abs() > 1e-4,
+            "{plain:?} {mixed:?}"
+        );
     }
 }
