@@ -45,7 +45,11 @@ mnist-10pc-constant-lr|$MNIST|--lr-schedule constant
 fashion-100pc-constant-lr|$F100|--lr-schedule constant
 fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0
 mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0
-fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0"
+fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0
+mnist-10pc-no-mixup|$MNIST|--mixup 0
+fashion-40pc-no-mixup|$F40|--mixup 0
+fashion-100pc-no-mixup|$F100|--mixup 0
+fashion-40pc-no-selection-standard-errors|$F40|--selection-standard-errors 0"
 
 die() {
     echo "error: $*" >&2

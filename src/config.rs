@@ -168,7 +168,7 @@ impl Default for TrainConfig {
             augment_shift: 2,
             hflip: false,
             pseudo_cutout: 0.5,
-            mixup: 0.0,
+            mixup: 1.0,
             val_fraction: 0.2,
             cv_folds: 0,
             cv_fold: 0,
@@ -428,6 +428,11 @@ mod tests {
             ("device = \"tpu\"", "device"),
             ("cv_folds = 1", "cv_folds"),
             ("pseudo_cutout = 1.5", "pseudo_cutout"),
+            ("mixup = -1.0", "mixup"),
+            (
+                "selection_standard_errors = nan",
+                "selection_standard_errors",
+            ),
             ("cv_folds = 5\ncv_fold = 5", "cv_fold"),
         ] {
             let err = TrainConfig::from_toml_str(text).unwrap_err().to_string();
