@@ -49,7 +49,12 @@ fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --se
 mnist-10pc-no-mixup|$MNIST|--mixup 0
 fashion-40pc-no-mixup|$F40|--mixup 0
 fashion-100pc-no-mixup|$F100|--mixup 0
-fashion-40pc-no-selection-standard-errors|$F40|--selection-standard-errors 0"
+fashion-40pc-no-selection-standard-errors|$F40|--selection-standard-errors 0
+mnist-10pc-mixup-1|$MNIST|--mixup 1
+mnist-10pc-mixup-1-threshold-0.7|$MNIST|--mixup 1 --threshold 0.7
+mnist-10pc-mixup-1-threshold-0.9|$MNIST|--mixup 1 --threshold 0.9
+fashion-40pc-mixup-1|$F40|--mixup 1
+fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9"
 
 die() {
     echo "error: $*" >&2
