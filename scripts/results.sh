@@ -29,6 +29,9 @@ MNIST=data/mnist-10pc-u1000
 F40=data/fashion-mnist-40pc-u1000
 F100=data/fashion-mnist-100pc-u1000
 
+# The defaults before mixup and τ 0.8 (for the rows measured with them).
+PREVIOUS="--mixup 0 --threshold 0.9 --selection-standard-errors 0"
+
 # name | data root | extra training flags (on top of the defaults)
 EXPERIMENTS="\
 mnist-10pc|$MNIST|
@@ -40,12 +43,12 @@ fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
 fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
 fashion-40pc-no-augment|$F40|--augment-shift 0
 fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
-fashion-40pc-constant-lr|$F40|--lr-schedule constant
-mnist-10pc-constant-lr|$MNIST|--lr-schedule constant
-fashion-100pc-constant-lr|$F100|--lr-schedule constant
-fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0
-mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0
-fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0
+fashion-40pc-constant-lr|$F40|--lr-schedule constant $PREVIOUS
+mnist-10pc-constant-lr|$MNIST|--lr-schedule constant $PREVIOUS
+fashion-100pc-constant-lr|$F100|--lr-schedule constant $PREVIOUS
+fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS
+mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS
+fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0 $PREVIOUS
 mnist-10pc-no-mixup|$MNIST|--mixup 0
 fashion-40pc-no-mixup|$F40|--mixup 0
 fashion-100pc-no-mixup|$F100|--mixup 0
@@ -54,7 +57,10 @@ mnist-10pc-mixup-1|$MNIST|--mixup 1
 mnist-10pc-mixup-1-threshold-0.7|$MNIST|--mixup 1 --threshold 0.7
 mnist-10pc-mixup-1-threshold-0.9|$MNIST|--mixup 1 --threshold 0.9
 fashion-40pc-mixup-1|$F40|--mixup 1
-fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9"
+fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9
+mnist-10pc-previous-defaults|$MNIST|$PREVIOUS
+fashion-40pc-previous-defaults|$F40|$PREVIOUS
+fashion-100pc-previous-defaults|$F100|$PREVIOUS"
 
 die() {
     echo "error: $*" >&2
