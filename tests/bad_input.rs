@@ -848,6 +848,12 @@ const OUT_OF_RANGE: &[(&str, &str, &str)] = &[
         "min_labeled_share",
     ),
     ("weight_decay = -1.0", "--weight-decay=-1", "weight_decay"),
+    ("mixup = -0.5", "--mixup=-0.5", "mixup"),
+    (
+        "selection_standard_errors = -1.0",
+        "--selection-standard-errors=-1",
+        "selection_standard_errors",
+    ),
     ("channels = 2", "--channels=2", "channels"),
     ("image_size = [0, 0]", "--image-size=0x0", "image_size"),
     (
