@@ -60,7 +60,9 @@ fashion-40pc-mixup-1|$F40|--mixup 1
 fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9
 mnist-10pc-previous-defaults|$MNIST|$PREVIOUS
 fashion-40pc-previous-defaults|$F40|$PREVIOUS
-fashion-100pc-previous-defaults|$F100|$PREVIOUS"
+fashion-100pc-previous-defaults|$F100|$PREVIOUS
+fashion-100pc-12-rounds|$F100|--rounds 12
+fashion-100pc-5-epochs-per-round|$F100|--epochs-per-round 5"
 
 die() {
     echo "error: $*" >&2
