@@ -97,8 +97,13 @@ pub fn plan_epoch<R: Rng>(
 
 /// Converts `n` CHW `u8` images laid out contiguously into a `[n, c, h, w]` tensor in `[0, 1]`.
 pub fn images_to_tensor(pixels: &[u8], n: usize, shape: ImageShape, device: &Device) -> Tensor<4> {
-    debug_assert_eq!(pixels.len(), n * shape.len());
     let data: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+    floats_to_tensor(data, n, shape, device)
+}
+
+/// Puts `n` CHW images already scaled to `[0, 1]` floats into a `[n, c, h, w]` tensor.
+pub fn floats_to_tensor(data: Vec<f32>, n: usize, shape: ImageShape, device: &Device) -> Tensor<4> {
+    debug_assert_eq!(data.len(), n * shape.len());
     Tensor::from_data(
         TensorData::new(data, [n, shape.channels, shape.height, shape.width]),
         device,

@@ -156,7 +156,7 @@ pub struct ResumeState {
     /// Its round.
     pub best_round: usize,
     /// Highest validation accuracy of any selection point so far (-1 when none): the reference
-    /// of `selection_tolerance`. Absent in older checkpoints, where it was `best_val_accuracy`.
+    /// of the selection slack. Absent in older checkpoints, where it was `best_val_accuracy`.
     #[serde(default)]
     pub top_val_accuracy: Option<f64>,
     /// Whether `best.bpk` holds a selected model.
@@ -218,8 +218,8 @@ struct Trainer<'p> {
     throughput: f64,
     epochs_done: usize,
     best: Best,
-    /// Highest validation accuracy at any selection point (the reference of
-    /// `selection_tolerance`; -1 when none).
+    /// Highest validation accuracy at any selection point (the reference of the selection
+    /// slack; -1 when none).
     top_val_accuracy: f64,
     previous_accepted: Vec<bool>,
     user_actions_since_round: usize,
@@ -862,10 +862,10 @@ impl<'p> Trainer<'p> {
 
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
     /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
-    /// pick noise. A model is selected when its validation accuracy is at most
-    /// `selection_tolerance` images below the highest seen at a selection point (see
-    /// [`selects`]): the later model, trained on more pseudo-labels, wins unless validation
-    /// says it is clearly worse.
+    /// pick noise. A model is selected when its validation accuracy is within the selection
+    /// slack (`selection_tolerance` images or `selection_standard_errors` standard errors,
+    /// see [`selects`]) of the highest seen at a selection point: the later model, trained on
+    /// more pseudo-labels, wins unless validation says it is clearly worse.
     fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
         self.epochs_done += 1;
         if self.data.val.is_empty() {
@@ -1302,7 +1302,7 @@ pub fn selects(
     let standard_error = (top * (1.0 - top) / n).max(0.0).sqrt();
     let slack = (tolerance as f64 / n).max(standard_errors * standard_error);
     // Half an image of margin absorbs floating-point rounding of the accuracies.
-    accuracy + 0.5 / val_len.max(1) as f64 >= top - slack
+    accuracy + 0.5 / n >= top - slack
 }
 
 /// Batch size of the pseudo-labelling pass for a training batch size: at least 256.
@@ -1328,14 +1328,22 @@ pub fn predict_pool(
     device: &Device,
 ) -> Vec<PoolPrediction> {
     let n = truth.len();
-    let pixels = &pixels[..n * shape.len()];
-    let mut probs = predict_pixels(model, pixels, n, shape, batch_size, device);
-    if mirror {
-        let mirrored = crate::data::augment::mirror_rows(pixels, shape.width);
-        let other = predict_pixels(model, &mirrored, n, shape, batch_size, device);
-        for (p, q) in probs.iter_mut().zip(other) {
-            *p = 0.5 * (*p + q);
+    let len = shape.len();
+    let batch_size = batch_size.max(1);
+    let mut probs = Vec::with_capacity(n * num_classes);
+    // Batch by batch, so the mirror images never take more than one batch of memory.
+    for start in (0..n).step_by(batch_size) {
+        let end = (start + batch_size).min(n);
+        let part = &pixels[start * len..end * len];
+        let mut batch = predict_pixels(model, part, end - start, shape, batch_size, device);
+        if mirror {
+            let mirrored = crate::data::augment::mirror_rows(part, shape.width);
+            let other = predict_pixels(model, &mirrored, end - start, shape, batch_size, device);
+            for (p, q) in batch.iter_mut().zip(other) {
+                *p = 0.5 * (*p + q);
+            }
         }
+        probs.extend(batch);
     }
     probs
         .chunks(num_classes)

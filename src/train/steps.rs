@@ -7,7 +7,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 use crate::data::{ImageSet, ImageShape};
 use crate::metrics::{ConfusionMatrix, EvalReport};
 use crate::model::Cnn;
-use crate::train::batcher::images_to_tensor;
+use crate::train::batcher::{floats_to_tensor, images_to_tensor};
 
 /// Losses of one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,13 +188,7 @@ pub fn train_step_mixed(
         }
         Some(mix) => {
             assert_eq!(mix.partner.len(), n, "mixup pairing must cover the batch");
-            let images = Tensor::<4>::from_data(
-                TensorData::new(
-                    mix.blend(pixels, shape.len()),
-                    [n, shape.channels, shape.height, shape.width],
-                ),
-                device,
-            );
+            let images = floats_to_tensor(mix.blend(pixels, shape.len()), n, shape, device);
             let logits = model.forward(images);
             let own = cross_entropy(logits.clone(), target_tensor);
             let other = cross_entropy(
