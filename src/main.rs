@@ -113,7 +113,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<ExitCode> {
         };
         run_headless(handle, options)?
     };
-    if summary.stop_reason == "stopped" {
+    if summary.stop_reason.is_interrupted() {
         return Ok(ExitCode::from(EXIT_STOPPED));
     }
     Ok(ExitCode::SUCCESS)
@@ -321,7 +321,7 @@ fn cv(args: CvArgs) -> anyhow::Result<ExitCode> {
             },
         )?;
         *current.lock().expect("cv control lock") = None;
-        Ok((summary.stop_reason != "stopped").then_some(summary))
+        Ok((!summary.stop_reason.is_interrupted()).then_some(summary))
     };
     match selftrain::experiments::cv::run_cv(&cfg, folds, spec, &cv_path, &mut run_fold)? {
         Some(report) => {

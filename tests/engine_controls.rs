@@ -136,7 +136,7 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
     next_matching(
         &rx,
         Duration::from_secs(30),
-        |u| matches!(u, Update::Checkpoint { reason, .. } if reason == "requested"),
+        |u| matches!(u, Update::Checkpoint { reason, .. } if *reason == selftrain::run::CheckpointReason::Requested),
     );
     assert!(run_dir.file("last.bpk").exists());
 
@@ -148,7 +148,7 @@ fn controls_are_applied_in_order_acknowledged_and_recorded() {
         Update::Finished(s) => s,
         other => panic!("{other:?}"),
     };
-    assert_eq!(summary.stop_reason, "stopped");
+    assert_eq!(summary.stop_reason, selftrain::run::StopReason::Stopped);
     assert_eq!(
         summary.final_threshold, 0.5,
         "the refused value must not apply"

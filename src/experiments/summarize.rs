@@ -157,6 +157,7 @@ pub fn markdown_row(row: &ResultsRow) -> String {
 mod tests {
     use super::*;
     use crate::metrics::{ConfusionMatrix, EvalReport};
+    use crate::run::StopReason;
 
     fn report(accuracy: f64) -> EvalReport {
         EvalReport {
@@ -174,7 +175,7 @@ mod tests {
             device: "flex".into(),
             pool_size: 1000,
             summary: RunSummary {
-                stop_reason: "max_rounds".into(),
+                stop_reason: StopReason::MaxRounds,
                 device: "flex".into(),
                 rounds_completed: 5,
                 global_steps: 100,

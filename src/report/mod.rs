@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::metrics::{ClassMetrics, ConfusionMatrix, EvalReport};
-use crate::run::{RunDir, atomic_write, files};
+use crate::run::{CheckpointReason, RunDir, StopReason, atomic_write, files};
 use crate::train::events::{PseudoRound, RunInfo, RunSummary, Split};
 
 /// Name of the report folder made inside the run directory when `--out` is not given.
@@ -41,7 +41,7 @@ enum Line {
     Evaluation(EvalLine),
     PseudoLabels(PseudoRound),
     Checkpoint {
-        reason: String,
+        reason: CheckpointReason,
         global_step: u64,
     },
     Finished(SummaryLine),
@@ -113,7 +113,7 @@ struct EvalLine {
 /// [`RunSummary`], NaN-tolerant in its losses and times.
 #[derive(Debug, Clone, Deserialize)]
 struct SummaryLine {
-    stop_reason: String,
+    stop_reason: StopReason,
     device: String,
     rounds_completed: usize,
     global_steps: u64,
@@ -289,7 +289,7 @@ pub fn parse_metrics(bytes: &[u8], allow_torn_tail: bool) -> Result<RunMetrics, 
                 reason,
                 global_step,
             } => {
-                if reason == "best" {
+                if reason == CheckpointReason::Best {
                     m.best_steps.push(global_step);
                 }
             }
@@ -923,7 +923,7 @@ mod tests {
     fn finished_summary_in_metrics_matches_the_engine_format() {
         // A real RunSummary serialized by the engine reads back through the lenient mirror.
         let summary = RunSummary {
-            stop_reason: "patience".into(),
+            stop_reason: StopReason::Patience,
             device: "flex".into(),
             rounds_completed: 1,
             global_steps: 7,

@@ -4,9 +4,15 @@
 
 mod atomic;
 mod jsonl;
+mod reasons;
+mod version;
 
 pub use atomic::atomic_write;
 pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
+pub use reasons::{CheckpointReason, StopReason};
+pub use version::{
+    FORMAT_VERSION, check_format_version, legacy_format_version, read_versioned_json,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -23,7 +23,7 @@ use crate::config::TrainConfig;
 use crate::device::DeviceSpec;
 use crate::metrics::EvalReport;
 use crate::model::{Cnn, CnnConfig};
-use crate::run::{JsonlWriter, RunDir, csv_field, files};
+use crate::run::{CheckpointReason, JsonlWriter, RunDir, StopReason, csv_field, files};
 use crate::train::batcher::{Item, Source, gather_pixels, plan_epoch};
 use crate::train::controls::{Control, ControlState};
 use crate::train::events::{
@@ -522,14 +522,14 @@ impl<'p> Trainer<'p> {
                 self.position = Position::Done;
                 reason
             }
-            Err(Interrupt::Stop) => "stopped".to_string(),
+            Err(Interrupt::Stop) => StopReason::Stopped,
         };
         self.finish(stop_reason)
     }
 
     /// Runs warm-up and rounds from `self.position`. Outer error: failure; inner error: user
     /// interrupt. Returns why the run ended.
-    fn train_all(&mut self) -> anyhow::Result<Result<String, Interrupt>> {
+    fn train_all(&mut self) -> anyhow::Result<Result<StopReason, Interrupt>> {
         let (start_round, resume_epoch) = match self.position {
             Position::Epoch {
                 round,
@@ -537,7 +537,7 @@ impl<'p> Trainer<'p> {
                 steps_done,
             } => (round, Some((epoch, steps_done))),
             Position::RoundStart { round } => (round, None),
-            Position::Done => return Ok(Ok("finished".into())),
+            Position::Done => return Ok(Ok(StopReason::Finished)),
         };
 
         // Warm-up.
@@ -559,18 +559,18 @@ impl<'p> Trainer<'p> {
                         epoch: epoch + 1,
                         steps_done: 0,
                     };
-                    self.save_checkpoint("epoch");
+                    self.save_checkpoint(CheckpointReason::Epoch);
                 }
             }
             self.publish_test_evaluation();
             self.position = Position::RoundStart { round: 1 };
-            self.save_checkpoint("epoch");
+            self.save_checkpoint(CheckpointReason::Epoch);
         }
 
         // Rounds.
         for round in start_round.max(1)..=self.cfg.rounds {
             if self.data.pool.is_empty() {
-                return Ok(Ok("empty_pool".into()));
+                return Ok(Ok(StopReason::EmptyPool));
             }
             self.round = round;
             let mid_round = round == start_round && resume_epoch.is_some();
@@ -586,7 +586,7 @@ impl<'p> Trainer<'p> {
                 let newly_accepted = self.select_pseudo_labels(round)?;
                 let new_actions = std::mem::take(&mut self.user_actions_since_round);
                 if newly_accepted == 0 && new_actions == 0 {
-                    return Ok(Ok("no_new_pseudo_labels".into()));
+                    return Ok(Ok(StopReason::NoNewPseudoLabels));
                 }
                 if self.cfg.reinit_each_round {
                     self.device
@@ -613,7 +613,7 @@ impl<'p> Trainer<'p> {
                         epoch: epoch + 1,
                         steps_done: 0,
                     };
-                    self.save_checkpoint("epoch");
+                    self.save_checkpoint(CheckpointReason::Epoch);
                 }
             }
             self.rounds_completed = round;
@@ -641,14 +641,14 @@ impl<'p> Trainer<'p> {
                 });
             }
             if self.cfg.patience > 0 && self.rounds_without_improvement >= self.cfg.patience {
-                return Ok(Ok("patience".into()));
+                return Ok(Ok(StopReason::Patience));
             }
             if round < self.cfg.rounds {
                 self.position = Position::RoundStart { round: round + 1 };
-                self.save_checkpoint("epoch");
+                self.save_checkpoint(CheckpointReason::Epoch);
             }
         }
-        Ok(Ok("max_rounds".into()))
+        Ok(Ok(StopReason::MaxRounds))
     }
 
     fn labeled_items(&self) -> Vec<Item> {
@@ -814,7 +814,7 @@ impl<'p> Trainer<'p> {
             }
             if self.state.save_requested {
                 self.state.save_requested = false;
-                self.save_checkpoint("requested");
+                self.save_checkpoint(CheckpointReason::Requested);
             }
             if self.state.stop_requested {
                 return Err(Interrupt::Stop);
@@ -912,7 +912,7 @@ impl<'p> Trainer<'p> {
             let path = self.run_dir.file(files::BEST).display().to_string();
             self.emit(Update::Checkpoint {
                 path,
-                reason: "best".into(),
+                reason: CheckpointReason::Best,
                 global_step: self.global_step,
             });
         }
@@ -1110,8 +1110,8 @@ impl<'p> Trainer<'p> {
     /// Saves `last.bpk` and a resumable checkpoint: `ckpt-STEP.bpk` (model),
     /// `ckpt-STEP.optim.bpk` (optimizer) and `resume.json` naming them, written last, so a crash
     /// at any moment leaves a consistent checkpoint. Older `ckpt-*` files are then removed.
-    fn save_checkpoint(&mut self, reason: &str) {
-        let periodic = reason == "epoch";
+    fn save_checkpoint(&mut self, reason: CheckpointReason) {
+        let periodic = reason == CheckpointReason::Epoch;
         if periodic
             && self.last_checkpoint.elapsed().as_secs_f64() < self.cfg.checkpoint_every_secs
             && !matches!(self.position, Position::RoundStart { .. })
@@ -1124,7 +1124,7 @@ impl<'p> Trainer<'p> {
                 let path = self.run_dir.file(files::LAST).display().to_string();
                 self.emit(Update::Checkpoint {
                     path,
-                    reason: reason.into(),
+                    reason,
                     global_step: self.global_step,
                 });
             }
@@ -1202,12 +1202,12 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    fn finish(&mut self, stop_reason: String) -> anyhow::Result<RunSummary> {
+    fn finish(&mut self, stop_reason: StopReason) -> anyhow::Result<RunSummary> {
         let rounds_completed = self.rounds_completed;
-        self.save_checkpoint(if stop_reason == "stopped" {
-            "stop"
+        self.save_checkpoint(if stop_reason.is_interrupted() {
+            CheckpointReason::Stop
         } else {
-            "last"
+            CheckpointReason::Last
         });
         self.phase = Phase::Evaluating;
         let last_valid = self.model.valid();

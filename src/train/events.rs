@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{EvalReport, Histogram};
+use crate::run::{CheckpointReason, StopReason};
 use crate::train::controls::Control;
 
 /// Where the trainer is.
@@ -228,8 +229,8 @@ pub struct AppliedControl {
 /// The end of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
-    /// Why the run ended: `max_rounds`, `no_new_pseudo_labels`, `patience`, `stopped`.
-    pub stop_reason: String,
+    /// Why the run ended.
+    pub stop_reason: StopReason,
     /// Device name.
     pub device: String,
     /// Rounds completed after warm-up.
@@ -280,8 +281,8 @@ pub enum Update {
     Checkpoint {
         /// File written.
         path: String,
-        /// Why: `best`, `last`, `requested`, `stop`.
-        reason: String,
+        /// Why it was written.
+        reason: CheckpointReason,
         /// Optimizer step.
         global_step: u64,
     },

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::run::{CheckpointReason, StopReason};
 use crate::train::Control;
 use crate::train::events::{
     AppliedControl, Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
@@ -634,10 +635,10 @@ impl App {
                 global_step,
             } => {
                 self.global_step = self.global_step.max(global_step);
-                if reason == "requested" {
+                if reason == CheckpointReason::Requested {
                     self.checkpoint_pending = false;
                 }
-                if reason != "best" {
+                if reason != CheckpointReason::Best {
                     let name = std::path::Path::new(&path)
                         .file_name()
                         .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
@@ -1438,7 +1439,7 @@ mod tests {
         let mut app = fixture::live_app();
         app.on_update(applied(Control::Stop, None));
         assert!(!app.ended());
-        app.on_update(Update::Finished(fixture::summary("stopped")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::Stopped)));
         assert!(app.ended());
     }
 
@@ -1601,7 +1602,7 @@ mod tests {
         assert!(app.checkpoint_pending);
         app.on_update(Update::Checkpoint {
             path: "/r/last.bpk".into(),
-            reason: "requested".into(),
+            reason: CheckpointReason::Requested,
             global_step: 7,
         });
         assert!(!app.checkpoint_pending);
@@ -1623,7 +1624,7 @@ mod tests {
             app.on_key(ch(']')).is_empty(),
             "controls off while stopping"
         );
-        app.on_update(Update::Finished(fixture::summary("stopped")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::Stopped)));
         assert!(app.exit);
     }
 
@@ -1643,7 +1644,7 @@ mod tests {
         let mut app = fixture::live_app();
         app.on_update(applied(Control::Stop, None));
         assert!(app.stopping);
-        app.on_update(Update::Finished(fixture::summary("stopped")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::Stopped)));
         assert!(app.exit);
     }
 
@@ -1654,7 +1655,7 @@ mod tests {
             app.on_update(u);
         }
         app.on_update(applied(Control::Stop, None));
-        app.on_update(Update::Finished(fixture::summary("stopped")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::Stopped)));
         app.on_disconnected();
         assert!(!app.exit && !app.stopping);
         assert!(app.failed.is_none(), "a finished file is not a failure");
@@ -1664,7 +1665,7 @@ mod tests {
     #[test]
     fn after_the_run_ends_q_leaves_at_once_and_controls_are_off() {
         let mut app = fixture::live_app();
-        app.on_update(Update::Finished(fixture::summary("max_rounds")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::MaxRounds)));
         assert!(!app.exit, "the dashboard stays open to look at the results");
         assert!(app.on_key(ch('p')).is_empty());
         assert!(app.flash.as_ref().unwrap().contains("ended"));
@@ -1919,7 +1920,7 @@ mod tests {
         assert!((app.eta().unwrap() - (eta0 - 1.5)).abs() < 1e-9);
         app.on_update(applied(Control::Pause, None));
         assert!((app.eta().unwrap() - eta0).abs() < 1e-9);
-        app.on_update(Update::Finished(fixture::summary("max_rounds")));
+        app.on_update(Update::Finished(fixture::summary(StopReason::MaxRounds)));
         assert_eq!(app.eta(), None);
     }
 }

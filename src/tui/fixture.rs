@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::data::{ImageSet, ImageShape};
 use crate::metrics::{ConfusionMatrix, Histogram};
+use crate::run::{CheckpointReason, StopReason};
 use crate::train::Control;
 use crate::train::events::{
     AppliedControl, Evaluation, LossPoint, Phase, PoolPrediction, Progress, PseudoRound, RunInfo,
@@ -237,10 +238,10 @@ pub fn info() -> RunInfo {
 }
 
 /// A summary with this stop reason.
-pub fn summary(reason: &str) -> RunSummary {
+pub fn summary(reason: StopReason) -> RunSummary {
     let test = confusion(50, 0.8, 99).report(0.6);
     RunSummary {
-        stop_reason: reason.into(),
+        stop_reason: reason,
         device: "flex".into(),
         rounds_completed: 2,
         global_steps: 240,
@@ -305,7 +306,7 @@ pub fn updates() -> Vec<Update> {
                 out.push(applied(Control::SaveCheckpoint, step, 1, 2));
                 out.push(Update::Checkpoint {
                     path: "runs/20250101-000000/last.bpk".into(),
-                    reason: "requested".into(),
+                    reason: CheckpointReason::Requested,
                     global_step: step,
                 });
             }

@@ -334,7 +334,7 @@ mod tests {
                     .unwrap();
                 if stop {
                     update_tx
-                        .send(Update::Finished(fixture::summary("stopped")))
+                        .send(Update::Finished(fixture::summary(crate::run::StopReason::Stopped)))
                         .unwrap();
                     break;
                 }

@@ -169,7 +169,7 @@ fn starting_and_finished_states() {
     insta::assert_snapshot!("started_160x48", screen(&mut app, 160, 48));
     let mut app = fixture::live_app();
     app.on_update(crate::train::events::Update::Finished(fixture::summary(
-        "max_rounds",
+        crate::run::StopReason::MaxRounds,
     )));
     insta::assert_snapshot!("finished_120x40", screen(&mut app, 120, 40));
 }
