@@ -1003,3 +1003,193 @@ fn bench_refuses_sizes_the_model_cannot_take() {
         assert_error(&out, &["size"]);
     }
 }
+
+// ---------------------------------------------------------------- one writer per run directory
+
+/// The run directories under `runs`.
+fn run_dirs(runs: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(runs)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `started` records of a run's metrics.jsonl so far (a torn last line is skipped).
+fn started_records(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["type"] == "started")
+        .collect()
+}
+
+/// Polls `ready` every 50 ms for up to two minutes, failing if `child` exits first.
+fn wait_until(child: &mut std::process::Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before {what}"
+        );
+        assert!(Instant::now() < deadline, "{what}: not within two minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `train --resume RUN --headless`, started in the background.
+fn spawn_resume(run: &Path) -> std::process::Child {
+    bin()
+        .args(["train", "--headless", "--resume"])
+        .arg(run)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_live_run_refuses_a_second_writer_and_a_killed_one_does_not_block_a_resume() {
+    let data = tiny_dataset("lock");
+    let runs = runs_of(&data);
+    // A run far too long to finish, checkpointing every second.
+    let mut live = bin()
+        .args(["train", "--headless", "--data"])
+        .arg(&data)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args([
+            "--warmup-epochs",
+            "1000000",
+            "--rounds",
+            "1",
+            "--seed",
+            "0",
+            "--checkpoint-every-secs",
+            "1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(&mut live, "a resumable checkpoint", || {
+        run_dirs(&runs)
+            .first()
+            .is_some_and(|r| r.join("resume.json").is_file())
+    });
+    let run = only_run_dir(&runs);
+
+    // A second writer fails at once, naming the directory and the live process; it writes
+    // nothing (the live run's log still has its one `started` record).
+    for _ in 0..2 {
+        let mut cmd = bin();
+        cmd.args(["train", "--headless", "--resume"]).arg(&run);
+        let start = Instant::now();
+        let out = run_limited(cmd, Duration::from_secs(60));
+        assert_error(
+            &out,
+            &[
+                &format!("run directory {} is in use", run.display()),
+                &format!("by process {} (selftrain train)", live.id()),
+                "wait for it or stop it",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not refused at once"
+        );
+    }
+    assert!(live.try_wait().unwrap().is_none(), "the live run goes on");
+    assert_eq!(started_records(&run).len(), 1);
+    let lock = std::fs::read_to_string(run.join("run.lock")).unwrap();
+    assert_eq!(lock.trim(), live.id().to_string());
+
+    // kill -9 leaves run.lock behind; it does not block the resume.
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert!(run.join("run.lock").is_file());
+    let mut resumed = spawn_resume(&run);
+    wait_until(&mut resumed, "the resumed run's start", || {
+        started_records(&run)
+            .last()
+            .is_some_and(|s| s["resumed_at_step"].is_u64())
+    });
+    let lock = std::fs::read_to_string(run.join("run.lock")).unwrap();
+    assert_eq!(
+        lock.trim(),
+        resumed.id().to_string(),
+        "the new holder's pid"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &resumed.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = resumed.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        read_json(&run.join("summary.json"))["stop_reason"],
+        "stopped"
+    );
+    cleanup(&data);
+}
+
+// ---------------------------------------------------------------- negative numbers after a flag
+
+/// `selftrain train --headless` on `data` with only `flags` (no budget flags of [`train`], so a
+/// flag may be given that [`train`] already gives).
+fn train_with(data: &Path, flags: &[&str]) -> Output {
+    let _ = std::fs::remove_dir_all(runs_of(data));
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--data"])
+        .arg(data)
+        .arg("--runs-dir")
+        .arg(runs_of(data))
+        .args(flags);
+    run_limited(cmd, Duration::from_secs(120))
+}
+
+#[test]
+fn a_negative_number_after_a_flag_is_its_value() {
+    let data = tiny_dataset("negative");
+    let not_a_flag = |out: &Output| {
+        let err = stderr(out);
+        assert!(
+            !err.contains("unexpected argument") && !err.contains("a value is required"),
+            "{}",
+            describe(out)
+        );
+    };
+    // Out of range: the configuration's validation names the field.
+    for (flags, field) in [
+        (["--threshold", "-0.1"], "threshold"),
+        (["--lr", "-0.001"], "learning_rate"),
+        (["--pseudo-weight", "-1"], "pseudo_weight"),
+        (
+            ["--selection-standard-errors", "-1"],
+            "selection_standard_errors",
+        ),
+    ] {
+        let out = train_with(&data, &flags);
+        assert_error(&out, &[&format!("config field `{field}`"), flags[1]]);
+        not_a_flag(&out);
+    }
+    // Unsigned flags: the flag's parser refuses the value, naming the flag.
+    for flag in ["--seed", "--batch-size", "--rounds"] {
+        let out = train_with(&data, &[flag, "-1"]);
+        assert_error(&out, &[&format!("invalid value '-1' for '{flag}")]);
+        not_a_flag(&out);
+    }
+    // In range: -0 is a threshold of zero, and the run trains.
+    let out = train(&data, &["--threshold", "-0"]);
+    let run = assert_trained(&out, &data);
+    assert_eq!(started(&run)["threshold"].as_f64(), Some(0.0));
+    cleanup(&data);
+}

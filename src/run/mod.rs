@@ -4,11 +4,13 @@
 
 mod atomic;
 mod jsonl;
+mod lock;
 mod reasons;
 mod version;
 
 pub use atomic::atomic_write;
 pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
+pub use lock::{LOCK_FILE, LockError, RunLock};
 pub use reasons::{CheckpointReason, StopReason};
 pub use version::{
     FORMAT_VERSION, check_format_version, legacy_format_version, read_versioned_json,

@@ -12,7 +12,6 @@
 
 pub mod accuracy;
 pub mod app;
-pub mod bench;
 pub mod confusion;
 pub mod events;
 pub mod help;
