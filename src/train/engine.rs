@@ -1177,12 +1177,12 @@ impl<'p> Trainer<'p> {
         self.run_dir
             .write(files::CONFIG, self.cfg.to_toml().as_bytes())
             .context("writing config.toml")?;
-        let model_info = ModelInfo {
-            model: self.model_config.clone(),
-            classes: self.data.classes.clone(),
-            shape: self.data.shape,
-            device: self.device_name.clone(),
-        };
+        let model_info = ModelInfo::new(
+            self.model_config.clone(),
+            self.data.classes.clone(),
+            self.data.shape,
+            self.device_name.clone(),
+        );
         self.run_dir
             .write_json(files::MODEL, &model_info)
             .context("writing model.json")?;
@@ -1239,6 +1239,7 @@ impl<'p> Trainer<'p> {
             final_threshold: self.state.threshold,
             final_pseudo_weight: self.state.pseudo_weight,
             skipped_images: self.data.skipped.len(),
+            format_version: crate::run::FORMAT_VERSION,
         };
         self.run_dir
             .write_json(files::SUMMARY, &summary)
@@ -1253,26 +1254,15 @@ impl<'p> Trainer<'p> {
 
     /// The supervised-only test score: the first test evaluation (end of warm-up).
     fn baseline_test_from_metrics(&self) -> Option<EvalReport> {
-        let values = crate::run::read_jsonl(&self.run_dir.file(files::METRICS)).ok()?;
-        values
-            .into_iter()
-            .find(|v| v["type"] == "evaluation" && v["split"] == "test" && v["round"] == 0)
-            .and_then(|v| serde_json::from_value(v["report"].clone()).ok())
+        crate::run::read_metrics(&self.run_dir.file(files::METRICS), true)
+            .ok()?
+            .baseline_test()
+            .cloned()
     }
 }
 
-/// What `predict` needs to rebuild a model from a run directory (`model.json`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ModelInfo {
-    /// Architecture.
-    pub model: CnnConfig,
-    /// Class names in label order.
-    pub classes: Vec<String>,
-    /// Input shape.
-    pub shape: crate::data::ImageShape,
-    /// Device it was trained on.
-    pub device: String,
-}
+/// `model.json`, defined with the other run-directory records.
+pub use crate::run::ModelInfo;
 
 fn new_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let mut adam = AdamConfig::new();
