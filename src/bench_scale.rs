@@ -506,7 +506,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
             &mut rng,
         );
         let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
-        let pseudo: Vec<bool> = batch.iter().map(|i| i.pseudo).collect();
+        let pseudo: Vec<bool> = batch.iter().map(|i| i.is_pseudo()).collect();
         model = train_step(
             model,
             &mut optimizer,

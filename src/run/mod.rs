@@ -4,6 +4,7 @@
 
 mod atomic;
 mod jsonl;
+pub mod pseudo_csv;
 mod reasons;
 mod version;
 
