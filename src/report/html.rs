@@ -194,7 +194,7 @@ fn headline(h: &mut String, input: &ReportInput, rows: &[AcceptanceRow]) {
                     },
                 ],
                 vec![
-                    ("Stop reason", s.stop_reason.clone()),
+                    ("Stop reason", s.stop_reason.to_string()),
                     ("Rounds completed", s.rounds_completed.to_string()),
                     (
                         "Pseudo-labels accepted in the last round",

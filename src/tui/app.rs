@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::run::{CheckpointReason, StopReason};
+use crate::run::CheckpointReason;
 use crate::train::Control;
 use crate::train::events::{
     AppliedControl, Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
@@ -1414,6 +1414,7 @@ impl App {
 mod tests {
     use super::*;
     use crate::tui::fixture;
+    use crate::run::StopReason;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
