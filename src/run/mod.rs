@@ -8,6 +8,7 @@ mod atomic;
 mod jsonl;
 mod lock;
 pub mod reader;
+pub mod pseudo_csv;
 mod reasons;
 pub mod records;
 mod version;

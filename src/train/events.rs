@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{EvalReport, Histogram};
 use crate::run::{CheckpointReason, StopReason};
 use crate::train::controls::Control;
+use crate::train::pseudo::{PolicySpec, RejectReason};
 
 /// Where the trainer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub struct RunInfo {
     /// Optimizer step this run resumed from (`train --resume`), if it did.
     #[serde(default)]
     pub resumed_at_step: Option<u64>,
+    /// The pseudo-labelling policy and its parameters (absent in older runs).
+    #[serde(default)]
+    pub policy: Option<PolicySpec>,
 }
 
 /// Progress through the run.
@@ -157,6 +161,12 @@ pub struct PoolPrediction {
     pub truth: Option<usize>,
     /// Whether it was accepted as a pseudo-label this round.
     pub accepted: bool,
+    /// Loss weight of its pseudo-label in [0, 1] (scaled by λ); 0 when rejected.
+    #[serde(default)]
+    pub weight: f32,
+    /// Why it was rejected (`None` when accepted, or not known).
+    #[serde(default)]
+    pub rejection: Option<RejectReason>,
 }
 
 impl PoolPrediction {
@@ -203,6 +213,9 @@ pub struct PseudoRound {
     pub hist_rejected: Histogram,
     /// Accuracy of accepted pseudo-labels against hidden truth, when known.
     pub accepted_accuracy: Option<f64>,
+    /// The confidence threshold the policy applied to each class (absent in older runs).
+    #[serde(default)]
+    pub class_thresholds: Vec<f32>,
     /// Every prediction of the round (accepted and rejected), sorted by pool index.
     /// Not written to `metrics.jsonl` (see `pseudo_labels_round_N.csv`).
     #[serde(skip)]

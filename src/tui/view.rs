@@ -287,6 +287,8 @@ pub fn parse_pseudo_csv(
                 Some(class(&f[6], n + 1)?)
             },
             accepted: status.is_accepted(),
+            weight: 0.0,
+            rejection: None,
         });
         samples.push(SampleInfo {
             file: f[1].clone(),
