@@ -80,6 +80,20 @@ fn a_nan_loss_is_kept_as_nan() {
 }
 
 #[test]
+fn a_refused_nan_control_is_kept() {
+    let line = r#"{"type":"control_applied","control":{"kind":"set_threshold","value":null},"global_step":3,"round":1,"epoch":1,"time":"t","error":"threshold must be within [0, 1], got NaN"}"#;
+    let m = parse_metrics(format!("{line}\n").as_bytes(), false).unwrap();
+    match &m.records[0].update {
+        Update::ControlApplied(AppliedControl {
+            control: Control::SetThreshold { value },
+            error: Some(_),
+            ..
+        }) => assert!(value.is_nan()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_torn_last_line_is_tolerated_only_when_allowed() {
     let torn = format!("{LOSS}\n\n{LOSS}\n{{\"type\":\"lo");
     let m = parse_metrics(torn.as_bytes(), true).unwrap();
