@@ -57,14 +57,18 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
                 say(
                     &bar,
                     format!(
-                        "run {} on {}: {} classes, {} labelled, {} validation, {} test, {} unlabelled",
+                        "run {} on {}: {} classes, {} labelled, {} validation, {} test, {} unlabelled{}",
                         info.run_dir,
                         info.device,
                         info.classes.len(),
                         info.labeled,
                         info.validation,
                         info.test,
-                        info.unlabeled
+                        info.unlabeled,
+                        info.policy
+                            .as_ref()
+                            .map(|p| format!("; pseudo-labels by {p}"))
+                            .unwrap_or_default()
                     ),
                 );
             }

@@ -92,7 +92,7 @@ fn headless_run_self_trains_and_writes_a_complete_run_directory() {
         "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status"
     ));
     assert_eq!(csv.lines().count(), 1 + 2000);
-    assert!(csv.contains(",accepted\n") && csv.contains(",rejected\n"));
+    assert!(csv.contains(",accepted,") && csv.contains(",rejected,"));
 
     // The saved config is the effective one and reloads.
     let cfg = std::fs::read_to_string(run.join("config.toml")).unwrap();

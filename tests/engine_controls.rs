@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use selftrain::config::TrainConfig;
 use selftrain::data::{ImageSet, ImageShape};
 use selftrain::device::{DeviceSpec, resolve};
-use selftrain::run::RunDir;
+use selftrain::run::{RunDir, pseudo_csv};
 use selftrain::train::Control;
 use selftrain::train::engine::{EngineInputs, spawn};
 use selftrain::train::events::Update;
 use selftrain::train::prepare::PreparedData;
+use selftrain::train::pseudo::{PolicySpec, RejectReason};
 
 const SHAPE: ImageShape = ImageShape {
     channels: 1,
@@ -213,13 +214,37 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
         .send(Control::SetThreshold { value: 0.4 })
         .unwrap();
     let rx = handle.updates.clone();
+    let mut policy = None;
     let round = match next_matching(&rx, Duration::from_secs(120), |u| {
+        if let Update::Started(info) = u {
+            policy = info.policy.clone();
+        }
         matches!(u, Update::PseudoLabels(_))
     }) {
         Update::PseudoLabels(p) => p,
         _ => unreachable!(),
     };
+    assert_eq!(
+        policy,
+        Some(PolicySpec::ClassBalanced { balance_slack: 1.5 }),
+        "the run announces its policy and parameters"
+    );
     assert_eq!(round.threshold, 0.4);
+    assert_eq!(round.class_thresholds, vec![0.4; 3]);
+    // Every prediction carries the engine's decision: weight 1 when accepted, else a reason.
+    for p in round.predictions.iter() {
+        if p.accepted {
+            assert_eq!((p.weight, p.rejection), (1.0, None), "{p:?}");
+        } else {
+            assert_eq!(p.weight, 0.0, "{p:?}");
+            let expected = if p.confidence() >= 0.4 {
+                RejectReason::OverQuota
+            } else {
+                RejectReason::BelowThreshold
+            };
+            assert_eq!(p.rejection, Some(expected), "{p:?}");
+        }
+    }
     assert!(round.accepted > 0, "{round:?}");
     assert_eq!(round.predictions.len(), 90);
     assert!(
@@ -242,5 +267,13 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
         "synthetic bars should be learnable: {best:?}"
     );
     assert!(run_dir.file("pseudo_labels_round_001.csv").exists());
+    // The round's CSV holds the same decisions, with weights and reasons.
+    let rows = pseudo_csv::read(&run_dir.file("pseudo_labels_round_001.csv")).unwrap();
+    assert_eq!(rows.len(), round.predictions.len());
+    for (row, p) in rows.iter().zip(round.predictions.iter()) {
+        assert_eq!(row.index, p.index);
+        assert_eq!(row.status.is_pseudo_label(), p.accepted);
+        assert_eq!((row.weight, row.reason), (p.weight, p.rejection));
+    }
     std::fs::remove_dir_all(&runs).unwrap();
 }

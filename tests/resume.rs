@@ -1,16 +1,47 @@
 //! Crash safety: a stopped or killed run resumes from its last checkpoint and reaches the same
 //! final numbers as an uninterrupted run.
+//!
+//! The runs train on a tiny generated dataset (3 classes of 8×8 grey images: 4 labelled, 4
+//! unlabelled and 2 test images each) for many one-batch epochs, so each takes a second or two
+//! yet spends most of it in round 1, where the interruptions land.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use image::{GrayImage, Luma};
 
-fn run_args(runs: &Path) -> Vec<String> {
-    let data = sample_data();
+/// The tiny dataset under `root/data`: `train/`, `unlabeled/` and `test/`, one folder per class.
+fn tiny_dataset(root: &Path) -> PathBuf {
+    let data = root.join("data");
+    for (c, class) in ["a", "b", "c"].iter().enumerate() {
+        for (split, n, first) in [("train", 4, 0), ("unlabeled", 4, 4), ("test", 2, 8)] {
+            let dir = data.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let seed = (c * 10 + first + i) as u32;
+                // Class c is a bright band at rows 3c..3c+3 over a faint per-image texture.
+                GrayImage::from_fn(8, 8, |x, y| {
+                    let band = y / 3 == c as u32;
+                    let texture = (x * 37 + y * 11 + seed * 53) % 64;
+                    Luma([if band {
+                        192 + texture as u8
+                    } else {
+                        texture as u8
+                    }])
+                })
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+            }
+        }
+    }
+    data
+}
+
+fn run_args(data: &Path, runs: &Path) -> Vec<String> {
     [
         "train",
         "--headless",
@@ -19,17 +50,17 @@ fn run_args(runs: &Path) -> Vec<String> {
         "--runs-dir",
         runs.to_str().unwrap(),
         "--warmup-epochs",
-        "12",
+        "20",
         "--epochs-per-round",
-        "3",
+        "150",
         "--rounds",
-        "2",
+        "1",
         "--patience",
         "0",
         "--seed",
         "3",
         "--threshold",
-        "0.6",
+        "0.4",
         "--checkpoint-every-secs",
         "0",
     ]
@@ -84,10 +115,11 @@ fn resume(run: &Path) {
 #[test]
 fn stopped_and_killed_runs_resume_to_the_same_numbers_as_an_uninterrupted_run() {
     let root = temp_dir("resume");
+    let data = tiny_dataset(&root);
 
     // Uninterrupted reference.
     let reference = root.join("reference");
-    let out = bin().args(run_args(&reference)).output().unwrap();
+    let out = bin().args(run_args(&data, &reference)).output().unwrap();
     assert!(out.status.success(), "{}", describe(&out));
     let expected = final_numbers(&only_run_dir(&reference));
     assert_eq!(expected["stop_reason"], "max_rounds");
@@ -95,13 +127,12 @@ fn stopped_and_killed_runs_resume_to_the_same_numbers_as_an_uninterrupted_run() 
     // SIGINT in the middle of round 1: checkpoint at the batch boundary, exit 130, resume.
     let stopped = root.join("stopped");
     let mut child = bin()
-        .args(run_args(&stopped))
+        .args(run_args(&data, &stopped))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let run = wait_for(&stopped, "\"type\":\"pseudo_labels\"", &mut child);
-    std::thread::sleep(Duration::from_millis(300));
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -121,7 +152,7 @@ fn stopped_and_killed_runs_resume_to_the_same_numbers_as_an_uninterrupted_run() 
     // kill -9 mid-epoch: the run directory stays valid and nothing before the last checkpoint is lost.
     let killed = root.join("killed");
     let mut child = bin()
-        .args(run_args(&killed))
+        .args(run_args(&data, &killed))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -17,15 +17,41 @@ pub enum Source {
     Pool(usize),
 }
 
-/// One training sample: pixels, target class, and whether its label is a pseudo-label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One training sample: pixels, target class, and the weight of its pseudo-label.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Item {
     /// Where its pixels are.
     pub source: Source,
     /// Target class.
     pub class: usize,
-    /// Pseudo-label (weighted by λ) or a real label.
-    pub pseudo: bool,
+    /// `Some(w)`: a pseudo-label of weight `w` in [0, 1] (scaled by λ in the loss, so hard and
+    /// soft policies share one training step); `None`: a real label.
+    pub weight: Option<f32>,
+}
+
+impl Item {
+    /// A sample with a real (given or hand-made) label.
+    pub fn labelled(source: Source, class: usize) -> Self {
+        Self {
+            source,
+            class,
+            weight: None,
+        }
+    }
+
+    /// A pseudo-labelled sample of weight `weight`.
+    pub fn pseudo(source: Source, class: usize, weight: f32) -> Self {
+        Self {
+            source,
+            class,
+            weight: Some(weight),
+        }
+    }
+
+    /// Whether its label is a pseudo-label.
+    pub fn is_pseudo(&self) -> bool {
+        self.weight.is_some()
+    }
 }
 
 /// One real-label item per image of a labelled set, in the set's order.
@@ -33,11 +59,7 @@ pub fn labeled_items(set: &crate::data::ImageSet) -> Vec<Item> {
     set.class_labels()
         .into_iter()
         .enumerate()
-        .map(|(i, class)| Item {
-            source: Source::Train(i),
-            class,
-            pseudo: false,
-        })
+        .map(|(i, class)| Item::labelled(Source::Train(i), class))
         .collect()
 }
 
@@ -125,7 +147,11 @@ pub fn gather_pixels<'a, R: Rng>(
     for (k, item) in items.iter().enumerate() {
         let dst = &mut out[k * len..(k + 1) * len];
         let src = pixels_of(item.source);
-        let augment = if item.pseudo { pseudo_augment } else { augment };
+        let augment = if item.is_pseudo() {
+            pseudo_augment
+        } else {
+            augment
+        };
         if augment.is_identity() {
             dst.copy_from_slice(src);
         } else {
@@ -142,14 +168,12 @@ mod tests {
 
     fn items(n: usize, pseudo: bool) -> Vec<Item> {
         (0..n)
-            .map(|i| Item {
-                source: if pseudo {
-                    Source::Pool(i)
+            .map(|i| {
+                if pseudo {
+                    Item::pseudo(Source::Pool(i), i % 3, 1.0)
                 } else {
-                    Source::Train(i)
-                },
-                class: i % 3,
-                pseudo,
+                    Item::labelled(Source::Train(i), i % 3)
+                }
             })
             .collect()
     }
@@ -174,9 +198,9 @@ mod tests {
         // 2 labelled + 6 pseudo per batch; 100 pseudo -> 17 batches
         assert_eq!(plan.len(), 17);
         for b in &plan {
-            assert!(b.iter().filter(|i| !i.pseudo).count() >= 2);
+            assert!(b.iter().filter(|i| !i.is_pseudo()).count() >= 2);
         }
-        assert_eq!(plan.concat().iter().filter(|i| i.pseudo).count(), 100);
+        assert_eq!(plan.concat().iter().filter(|i| i.is_pseudo()).count(), 100);
     }
 
     #[test]
@@ -222,7 +246,7 @@ mod tests {
         );
         for (k, image) in pixels.chunks(shape.len()).enumerate() {
             let erased = image.iter().filter(|&&v| v == 0).count();
-            if batch[k].pseudo {
+            if batch[k].is_pseudo() {
                 assert!(
                     (1..=9).contains(&erased),
                     "pseudo sample {k}: {erased} erased"

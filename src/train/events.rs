@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{EvalReport, Histogram};
 use crate::run::{CheckpointReason, StopReason};
 use crate::train::controls::Control;
+use crate::train::pseudo::{PolicySpec, RejectReason};
 
 /// Where the trainer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,12 +65,17 @@ pub struct RunInfo {
     /// Total self-training rounds planned (after warm-up).
     pub rounds: usize,
     /// Initial τ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub threshold: f32,
     /// Initial λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub pseudo_weight: f32,
     /// Optimizer step this run resumed from (`train --resume`), if it did.
     #[serde(default)]
     pub resumed_at_step: Option<u64>,
+    /// The pseudo-labelling policy and its parameters (absent in older runs).
+    #[serde(default)]
+    pub policy: Option<PolicySpec>,
 }
 
 /// Progress through the run.
@@ -92,10 +98,13 @@ pub struct Progress {
     /// Optimizer steps so far in the whole run.
     pub global_step: u64,
     /// Recent throughput in images per second.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub images_per_sec: f64,
     /// Seconds since the run started.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub elapsed_secs: f64,
     /// Estimated fraction of the whole run done, in `[0, 1]`.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub fraction_done: f64,
 }
 
@@ -107,10 +116,12 @@ pub struct LossPoint {
     /// Round (0 = warm-up).
     pub round: usize,
     /// Mean cross-entropy over the labelled samples of the batch.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub supervised: f64,
     /// Mean cross-entropy over the pseudo-labelled samples of the batch (None when none).
     pub pseudo: Option<f64>,
     /// The optimized loss: supervised + λ·pseudo.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub total: f64,
 }
 
@@ -150,6 +161,12 @@ pub struct PoolPrediction {
     pub truth: Option<usize>,
     /// Whether it was accepted as a pseudo-label this round.
     pub accepted: bool,
+    /// Loss weight of its pseudo-label in [0, 1] (scaled by λ); 0 when rejected.
+    #[serde(default)]
+    pub weight: f32,
+    /// Why it was rejected (`None` when accepted, or not known).
+    #[serde(default)]
+    pub rejection: Option<RejectReason>,
 }
 
 impl PoolPrediction {
@@ -175,8 +192,10 @@ pub struct PseudoRound {
     /// Round number (1-based).
     pub round: usize,
     /// τ used.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub threshold: f32,
     /// λ in force when the round started.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub pseudo_weight: f32,
     /// Pool size considered (after exclusions and manual labels).
     pub pool_size: usize,
@@ -194,6 +213,9 @@ pub struct PseudoRound {
     pub hist_rejected: Histogram,
     /// Accuracy of accepted pseudo-labels against hidden truth, when known.
     pub accepted_accuracy: Option<f64>,
+    /// The confidence threshold the policy applied to each class (absent in older runs).
+    #[serde(default)]
+    pub class_thresholds: Vec<f32>,
     /// Every prediction of the round (accepted and rejected), sorted by pool index.
     /// Not written to `metrics.jsonl` (see `pseudo_labels_round_N.csv`).
     #[serde(skip)]
@@ -238,10 +260,12 @@ pub struct RunSummary {
     /// Optimizer steps.
     pub global_steps: u64,
     /// Wall time in seconds.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub wall_secs: f64,
     /// Round of the best checkpoint (by validation accuracy).
     pub best_round: usize,
     /// Validation accuracy of the best checkpoint.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub best_val_accuracy: f64,
     /// Test scores of the supervised-only (warm-up) model.
     pub baseline_test: Option<EvalReport>,
@@ -254,11 +278,17 @@ pub struct RunSummary {
     /// Accuracy of last round's accepted pseudo-labels against hidden truth.
     pub last_accepted_accuracy: Option<f64>,
     /// Final τ and λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub final_threshold: f32,
     /// Final λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub final_pseudo_weight: f32,
-    /// Images skipped while loading.
+    /// Images skipped while loading (absent in summaries of runs before it was recorded).
+    #[serde(default)]
     pub skipped_images: usize,
+    /// Format of `summary.json`; absent in files written before it was recorded (version 1).
+    #[serde(default = "crate::run::legacy_format_version")]
+    pub format_version: u32,
 }
 
 /// Everything the trainer tells a front-end.
@@ -291,6 +321,7 @@ pub enum Update {
         /// Round number.
         round: usize,
         /// Validation accuracy after it.
+        #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
         val_accuracy: f64,
         /// Whether it is the best so far.
         improved: bool,

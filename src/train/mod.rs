@@ -5,12 +5,18 @@
 //! receiver of [`events::Update`]s. The engine never blocks on the front-end.
 
 pub mod batcher;
+pub mod checkpoint;
 pub mod controls;
 pub mod engine;
 pub mod events;
 pub mod policy;
 pub mod prepare;
+pub mod pseudo;
+pub mod pseudo_round;
 pub mod publisher;
+pub mod recorder;
+pub mod seeds;
+pub mod selection;
 pub mod steps;
 
 pub use controls::{Control, ControlState};

@@ -1,12 +1,12 @@
-//! The pseudo-labelling policy: which predictions on the unlabelled pool become pseudo-labels.
-//! Pure functions, so they are unit-tested without a model.
+//! The acceptance decision as the dashboard and the benchmark call it: thin wrappers over
+//! [`crate::train::pseudo`], where the policies live, and the λ ramp.
 
 use crate::config::Acceptance;
 use crate::metrics::Histogram;
 use crate::train::events::PoolPrediction;
+use crate::train::pseudo::{Mark, PolicySpec, Threshold, decide_round};
 
-/// Number of bins of the confidence histograms.
-pub const HISTOGRAM_BINS: usize = 20;
+pub use crate::train::pseudo::{HISTOGRAM_BINS, class_quotas};
 
 /// The knobs of one acceptance decision.
 #[derive(Debug, Clone)]
@@ -19,6 +19,13 @@ pub struct AcceptanceRule {
     pub prior: Vec<usize>,
     /// How far over its prior share a class may go (`ClassBalanced`).
     pub balance_slack: f32,
+}
+
+impl AcceptanceRule {
+    /// The policy this rule names.
+    pub fn spec(&self) -> PolicySpec {
+        self.acceptance.spec(self.balance_slack)
+    }
 }
 
 /// Outcome of one acceptance decision.
@@ -43,9 +50,9 @@ impl Acceptances {
     }
 }
 
-/// Decides the pseudo-labels. `eligible[i]` is false for samples excluded or manually labelled;
-/// `forced` lists samples the user accepted with a chosen class (always accepted).
-/// Marks `accepted` on each prediction and returns the picture of the decision.
+/// Decides the pseudo-labels with [`decide_round`]. `eligible[i]` is false for samples excluded
+/// or manually labelled; `forced` lists samples the user accepted with a chosen class (always
+/// accepted). Marks `accepted`, `weight` and `rejection` on each prediction.
 pub fn decide(
     predictions: &mut [PoolPrediction],
     eligible: &[bool],
@@ -54,103 +61,48 @@ pub fn decide(
     num_classes: usize,
 ) -> Acceptances {
     let n = predictions.len();
-    let mut labels: Vec<Option<usize>> = vec![None; n];
-    let candidates: Vec<usize> = (0..n)
-        .filter(|&i| eligible[i] && predictions[i].confidence() >= rule.threshold)
+    let mut marks: Vec<Mark> = eligible
+        .iter()
+        .map(|&e| if e { Mark::None } else { Mark::Excluded })
         .collect();
-    match rule.acceptance {
-        Acceptance::Threshold => {
-            for &i in &candidates {
-                labels[i] = Some(predictions[i].predicted());
-            }
-        }
-        Acceptance::ClassBalanced => {
-            let quotas = class_quotas(
-                &rule.prior,
-                candidates.len(),
-                rule.balance_slack,
-                num_classes,
-            );
-            let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); num_classes];
-            for &i in &candidates {
-                by_class[predictions[i].predicted()].push(i);
-            }
-            for (c, members) in by_class.iter_mut().enumerate() {
-                members.sort_by(|&a, &b| {
-                    predictions[b]
-                        .confidence()
-                        .total_cmp(&predictions[a].confidence())
-                        .then(a.cmp(&b))
-                });
-                for &i in members.iter().take(quotas[c]) {
-                    labels[i] = Some(c);
-                }
-            }
-        }
-    }
+    marks.resize(n, Mark::None);
     for &(i, c) in forced {
         if i < n {
-            labels[i] = Some(c);
+            marks[i] = Mark::Forced(c);
         }
     }
-
-    let mut per_class = vec![0; num_classes];
-    let mut hist_accepted = Histogram::new(HISTOGRAM_BINS);
-    let mut hist_rejected = Histogram::new(HISTOGRAM_BINS);
-    let (mut known, mut correct) = (0usize, 0usize);
-    for (i, p) in predictions.iter_mut().enumerate() {
-        p.accepted = labels[i].is_some();
-        match labels[i] {
-            Some(c) => {
-                per_class[c] += 1;
-                hist_accepted.add(p.confidence());
-                if let Some(t) = p.truth {
-                    known += 1;
-                    correct += usize::from(t == c);
-                }
-            }
-            None if eligible[i] => hist_rejected.add(p.confidence()),
-            None => {}
-        }
-    }
+    let policy = rule.spec().build();
+    let round = decide_round(
+        policy.as_ref(),
+        predictions,
+        &marks,
+        rule.threshold,
+        &rule.prior,
+        num_classes,
+    );
+    round.mark(predictions);
     Acceptances {
-        labels,
-        per_class,
-        hist_accepted,
-        hist_rejected,
-        accepted_accuracy: (known > 0).then(|| correct as f64 / known as f64),
+        labels: round.labels(),
+        per_class: round.per_class,
+        hist_accepted: round.hist_accepted,
+        hist_rejected: round.hist_rejected,
+        accepted_accuracy: round.accepted_accuracy,
     }
 }
 
-/// Per-class caps for `ClassBalanced`: each class may take `slack ×` its labelled share of the
-/// `total` candidates (at least 1 when it has a labelled sample and there is any candidate).
-pub fn class_quotas(prior: &[usize], total: usize, slack: f32, num_classes: usize) -> Vec<usize> {
-    let sum: usize = prior.iter().sum();
-    (0..num_classes)
-        .map(|c| {
-            let p = prior.get(c).copied().unwrap_or(0);
-            if sum == 0 {
-                return total;
-            }
-            let share = p as f64 / sum as f64;
-            let q = (share * total as f64 * slack as f64).ceil() as usize;
-            if p > 0 && total > 0 { q.max(1) } else { q }
-        })
-        .collect()
-}
-
-/// What-if: how many eligible samples a threshold would accept under the plain threshold rule,
-/// and how many of those are correct where hidden truth is known: `(accepted, known, correct)`.
+/// What-if: how many samples a threshold would accept under the plain threshold rule, and how
+/// many of those are correct where hidden truth is known: `(accepted, known, correct)`. For the
+/// run's own policy and the user's marks, use [`crate::train::pseudo::what_if`].
 pub fn what_if(predictions: &[PoolPrediction], threshold: f32) -> (usize, usize, usize) {
-    let mut out = (0, 0, 0);
-    for p in predictions.iter().filter(|p| p.confidence() >= threshold) {
-        out.0 += 1;
-        if let Some(t) = p.truth {
-            out.1 += 1;
-            out.2 += usize::from(t == p.predicted());
-        }
-    }
-    out
+    let num_classes = predictions
+        .iter()
+        .flat_map(|p| p.top.iter().map(|(c, _)| c + 1))
+        .max()
+        .unwrap_or(0);
+    let marks = vec![Mark::None; predictions.len()];
+    let w =
+        crate::train::pseudo::what_if(&Threshold, predictions, &marks, threshold, &[], num_classes);
+    (w.accepted, w.known, w.correct)
 }
 
 /// The λ in force in a round, ramped up linearly over `ramp_rounds` rounds (round is 1-based).
@@ -173,6 +125,8 @@ mod tests {
             top: vec![(class, conf), (other, 1.0 - conf)],
             truth,
             accepted: false,
+            weight: 0.0,
+            rejection: None,
         }
     }
 

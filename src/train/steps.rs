@@ -8,46 +8,51 @@ use crate::data::{ImageSet, ImageShape};
 use crate::metrics::{ConfusionMatrix, EvalReport};
 use crate::model::Cnn;
 use crate::train::batcher::{floats_to_tensor, images_to_tensor};
+use crate::train::events::PoolPrediction;
 
 /// Losses of one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepLosses {
     /// Class-weighted mean cross-entropy over the labelled samples.
     pub supervised: f64,
-    /// Mean cross-entropy over pseudo-labelled samples (None when the batch has none).
+    /// Mean cross-entropy over pseudo-labelled samples, each times its weight (None when the
+    /// batch has none).
     pub pseudo: Option<f64>,
     /// supervised + λ·pseudo: what was optimized.
     pub total: f64,
 }
 
 /// Per-sample weights that make `Σ wᵢ·ceᵢ` equal `supervised + λ·pseudo`.
-/// Labelled samples weigh `class_weight / Σ class_weight` and pseudo-labelled ones `λ / n_pseudo`.
+/// Labelled samples (`None`) weigh `class_weight / Σ class_weight`; a pseudo-labelled sample of
+/// weight `w` (`Some(w)`) weighs `λ·w / n_pseudo`, so weight 1 everywhere is the plain mean.
 pub fn sample_weights(
     targets: &[usize],
-    pseudo: &[bool],
+    pseudo_weights: &[Option<f32>],
     class_weights: &[f32],
     lambda: f32,
 ) -> Vec<f32> {
+    assert_eq!(targets.len(), pseudo_weights.len(), "one weight per target");
     let sup_sum: f32 = targets
         .iter()
-        .zip(pseudo)
-        .filter(|(_, p)| !**p)
+        .zip(pseudo_weights)
+        .filter(|(_, w)| w.is_none())
         .map(|(t, _)| class_weights[*t])
         .sum();
-    let n_pseudo = pseudo.iter().filter(|p| **p).count();
+    let n_pseudo = pseudo_weights.iter().filter(|w| w.is_some()).count();
     targets
         .iter()
-        .zip(pseudo)
-        .map(|(t, p)| {
-            if *p {
-                lambda / n_pseudo as f32
-            } else if sup_sum > 0.0 {
-                class_weights[*t] / sup_sum
-            } else {
-                0.0
-            }
+        .zip(pseudo_weights)
+        .map(|(t, w)| match w {
+            Some(w) => lambda * w / n_pseudo as f32,
+            None if sup_sum > 0.0 => class_weights[*t] / sup_sum,
+            None => 0.0,
         })
         .collect()
+}
+
+/// Pseudo-label weights of a batch whose pseudo-labelled samples all weigh 1.
+pub fn unit_pseudo_weights(pseudo: &[bool]) -> Vec<Option<f32>> {
+    pseudo.iter().map(|&p| p.then_some(1.0)).collect()
 }
 
 /// Per-sample cross-entropy `[batch]` of logits against integer targets.
@@ -122,11 +127,12 @@ pub fn train_step(
     learning_rate: f64,
     device: &Device,
 ) -> (Cnn, StepLosses) {
+    let pseudo_weights = unit_pseudo_weights(pseudo);
     let batch = Batch {
         pixels,
         shape,
         targets,
-        pseudo,
+        pseudo_weights: &pseudo_weights,
     };
     train_step_mixed(
         model,
@@ -140,7 +146,7 @@ pub fn train_step(
     )
 }
 
-/// One training batch: CHW pixels, targets and which samples are pseudo-labelled.
+/// One training batch: CHW pixels, targets and the weight of each pseudo-label.
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
     /// `targets.len()` contiguous CHW images.
@@ -149,8 +155,8 @@ pub struct Batch<'a> {
     pub shape: ImageShape,
     /// Class of each sample.
     pub targets: &'a [usize],
-    /// Whether each sample is pseudo-labelled.
-    pub pseudo: &'a [bool],
+    /// Per sample: `Some(w)` for a pseudo-label of weight `w` in [0, 1], `None` for a real label.
+    pub pseudo_weights: &'a [Option<f32>],
 }
 
 /// [`train_step`] with an optional [`Mixup`] of the batch. The reported losses are the
@@ -170,14 +176,14 @@ pub fn train_step_mixed(
         pixels,
         shape,
         targets,
-        pseudo,
+        pseudo_weights,
     } = batch;
     let n = targets.len();
     let int_tensor =
         |values: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device);
     let float_tensor =
         |values: Vec<f32>| Tensor::<1>::from_data(TensorData::new(values, [n]), device);
-    let weights = sample_weights(targets, pseudo, class_weights, lambda);
+    let weights = sample_weights(targets, pseudo_weights, class_weights, lambda);
     let target_tensor = int_tensor(targets.iter().map(|&t| t as i64).collect());
     let (loss, ce) = match mixup {
         None => {
@@ -207,20 +213,20 @@ pub fn train_step_mixed(
     let grads = GradientsParams::from_grads(grads, &model);
     let model = optimizer.step(learning_rate, model, grads);
 
-    let n_pseudo = pseudo.iter().filter(|p| **p).count();
+    let n_pseudo = pseudo_weights.iter().filter(|w| w.is_some()).count();
     let supervised: f64 = ce_values
         .iter()
-        .zip(pseudo)
+        .zip(pseudo_weights)
         .zip(&weights)
-        .filter(|((_, p), _)| !**p)
+        .filter(|((_, p), _)| p.is_none())
         .map(|((c, _), w)| (*c as f64) * (*w as f64))
         .sum();
+    // The weighted mean over pseudo-labelled samples: with weight 1 everywhere, the plain mean.
     let pseudo_loss = (n_pseudo > 0).then(|| {
         ce_values
             .iter()
-            .zip(pseudo)
-            .filter(|(_, p)| **p)
-            .map(|(c, _)| *c as f64)
+            .zip(pseudo_weights)
+            .filter_map(|(c, w)| w.map(|w| *c as f64 * w as f64))
             .sum::<f64>()
             / n_pseudo as f64
     });
@@ -315,17 +321,91 @@ pub fn top_k(row: &[f32], k: usize) -> Vec<(usize, f32)> {
     idx.into_iter().take(k).map(|i| (i, row[i])).collect()
 }
 
+/// A fresh Adam optimizer with the configured weight decay.
+pub fn new_optimizer(cfg: &crate::config::TrainConfig) -> ModuleOptimizer {
+    let mut adam = burn::optim::AdamConfig::new();
+    if cfg.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
+            cfg.weight_decay as f32,
+        )));
+    }
+    adam.init()
+}
+
+/// Batch size of the pseudo-labelling pass for a training batch size: at least 256.
+pub fn inference_batch_size(train_batch_size: usize) -> usize {
+    train_batch_size.max(256)
+}
+
+/// The prediction half of a pseudo-labelling pass: predicts `truth.len()` contiguous CHW
+/// images of `shape` (a prefix of the pool, or all of it) with `model` (in validation mode, on a
+/// device without autodiff) and returns one [`PoolPrediction`] per image, in order, holding its
+/// top-3 classes and hidden truth. With `mirror` (for models trained with horizontal flips) the
+/// probabilities are the mean over each image and its mirror image, a test-time augmentation
+/// that makes pseudo-labels more accurate. [`crate::train::pseudo::decide_round`] then chooses the pseudo-labels.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_pool(
+    model: &Cnn,
+    pixels: &[u8],
+    truth: &[Option<usize>],
+    shape: ImageShape,
+    num_classes: usize,
+    batch_size: usize,
+    mirror: bool,
+    device: &Device,
+) -> Vec<PoolPrediction> {
+    let n = truth.len();
+    let len = shape.len();
+    let batch_size = batch_size.max(1);
+    let mut probs = Vec::with_capacity(n * num_classes);
+    // Batch by batch, so the mirror images never take more than one batch of memory.
+    for start in (0..n).step_by(batch_size) {
+        let end = (start + batch_size).min(n);
+        let part = &pixels[start * len..end * len];
+        let mut batch = predict_pixels(model, part, end - start, shape, batch_size, device);
+        if mirror {
+            let mirrored = crate::data::augment::mirror_rows(part, shape.width);
+            let other = predict_pixels(model, &mirrored, end - start, shape, batch_size, device);
+            for (p, q) in batch.iter_mut().zip(other) {
+                *p = 0.5 * (*p + q);
+            }
+        }
+        probs.extend(batch);
+    }
+    probs
+        .chunks(num_classes)
+        .enumerate()
+        .map(|(index, row)| PoolPrediction {
+            index,
+            top: top_k(row, 3),
+            truth: truth[index],
+            accepted: false,
+            weight: 0.0,
+            rejection: None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn weights_split_supervised_and_pseudo_terms() {
-        let w = sample_weights(&[0, 1, 0, 1], &[false, false, true, true], &[1.0, 3.0], 0.5);
+        let pseudo = unit_pseudo_weights(&[false, false, true, true]);
+        let w = sample_weights(&[0, 1, 0, 1], &pseudo, &[1.0, 3.0], 0.5);
         assert_eq!(w, vec![0.25, 0.75, 0.25, 0.25]);
         // no pseudo samples: supervised weights sum to 1
-        let w = sample_weights(&[0, 0], &[false, false], &[1.0, 1.0], 2.0);
+        let w = sample_weights(&[0, 0], &[None, None], &[1.0, 1.0], 2.0);
         assert_eq!(w, vec![0.5, 0.5]);
+    }
+
+    #[test]
+    fn pseudo_label_weights_scale_their_share_of_lambda() {
+        let w = sample_weights(&[0, 1, 0], &[None, Some(1.0), Some(0.5)], &[1.0, 1.0], 0.5);
+        assert_eq!(w, vec![1.0, 0.25, 0.125]);
+        let w = sample_weights(&[0, 1], &[Some(0.0), Some(1.0)], &[1.0, 1.0], 1.0);
+        assert_eq!(w, vec![0.0, 0.5], "weight 0 trains nothing");
     }
 
     #[test]
@@ -390,6 +470,7 @@ mod tests {
         };
         let out = m.blend(&[0, 255, 255, 0], 2);
         let expected = [0.25, 0.75, 0.75, 0.25];
+        assert_eq!(out.len(), expected.len(), "{out:?}");
         for (o, e) in out.iter().zip(expected) {
             assert!((o - e).abs() < 1e-6, "{out:?}");
         }
@@ -410,7 +491,7 @@ mod tests {
         };
         let pixels: Vec<u8> = (0..4 * 64).map(|i| (i * 37 % 256) as u8).collect();
         let targets = [0, 1, 2, 1];
-        let pseudo = [false, false, true, true];
+        let pseudo = unit_pseudo_weights(&[false, false, true, true]);
         let initial = CnnConfig::new(ModelKind::Small, 1, 8, 8, 3).init(&device);
         let step = |mixup: Option<&Mixup>| {
             let model = initial.clone();
@@ -419,7 +500,7 @@ mod tests {
                 pixels: &pixels,
                 shape,
                 targets: &targets,
-                pseudo: &pseudo,
+                pseudo_weights: &pseudo,
             };
             train_step_mixed(
                 model,

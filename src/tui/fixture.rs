@@ -154,6 +154,8 @@ fn predictions(round: usize) -> Vec<PoolPrediction> {
                 top: vec![(predicted, conf), (second, p2), (third, p3)],
                 truth: Some(truth),
                 accepted: false,
+                weight: 0.0,
+                rejection: None,
             }
         })
         .collect()
@@ -203,6 +205,7 @@ fn pseudo_round(round: usize, threshold: f32, previous: Option<&[PoolPrediction]
         hist_accepted,
         hist_rejected,
         accepted_accuracy: (accepted > 0).then(|| correct as f64 / accepted as f64),
+        class_thresholds: vec![threshold; 10],
         predictions: Arc::new(preds),
     }
 }
@@ -234,6 +237,7 @@ pub fn info() -> RunInfo {
         threshold: 0.9,
         pseudo_weight: 1.0,
         resumed_at_step: None,
+        policy: Some(crate::train::pseudo::PolicySpec::Threshold),
     }
 }
 
@@ -256,6 +260,7 @@ pub fn summary(reason: StopReason) -> RunSummary {
         final_threshold: 0.9,
         final_pseudo_weight: 0.8,
         skipped_images: 0,
+        format_version: crate::run::FORMAT_VERSION,
     }
 }
 

@@ -115,7 +115,7 @@ pub fn time_training(
             &mut rng,
         );
         let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
-        let pseudo: Vec<bool> = batch.iter().map(|i| i.pseudo).collect();
+        let pseudo_weights: Vec<Option<f32>> = batch.iter().map(|i| i.weight).collect();
         model = train_step_mixed(
             model,
             &mut optimizer,
@@ -123,7 +123,7 @@ pub fn time_training(
                 pixels: &pixels,
                 shape,
                 targets: &targets,
-                pseudo: &pseudo,
+                pseudo_weights: &pseudo_weights,
             },
             None,
             &weights,
@@ -155,11 +155,7 @@ mod tests {
 
     fn items(n: usize) -> Vec<Item> {
         (0..n)
-            .map(|i| Item {
-                source: Source::Train(i),
-                class: i % 3,
-                pseudo: false,
-            })
+            .map(|i| Item::labelled(Source::Train(i), i % 3))
             .collect()
     }
 

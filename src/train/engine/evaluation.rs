@@ -1,0 +1,88 @@
+//! Validation after each epoch (feeding model selection) and test evaluations.
+
+use burn::prelude::*;
+
+use super::{Trainer, valid_device};
+use crate::metrics::EvalReport;
+use crate::model::Cnn;
+use crate::run::{CheckpointReason, files};
+use crate::train::checkpoint;
+use crate::train::events::{Evaluation, Phase, Split, Update};
+use crate::train::selection::SelectionRule;
+use crate::train::steps::evaluate;
+
+impl Trainer<'_> {
+    /// Evaluates on validation after an epoch. Model selection only considers the end of the
+    /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
+    /// pick noise. See [`crate::train::selection::Selection::observe`].
+    pub(super) fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
+        self.run.epochs_done += 1;
+        if self.data.val.is_empty() {
+            self.run
+                .selection
+                .observe_without_validation(select, self.round);
+            return Ok(());
+        }
+        let valid = self.model.valid();
+        let report = evaluate(
+            &valid,
+            &self.data.val,
+            self.data.num_classes(),
+            self.cfg.batch_size.max(64),
+            &valid_device(&self.device),
+        );
+        let better = self.run.selection.observe(
+            report.accuracy,
+            select,
+            self.round,
+            SelectionRule::of(&self.cfg),
+            self.data.val.len(),
+        );
+        self.recorder.emit(Update::Evaluation(Evaluation {
+            global_step: self.run.global_step,
+            round: self.round,
+            epoch: self.epoch,
+            split: Split::Validation,
+            report,
+        }));
+        if better {
+            checkpoint::write_model(&self.run_dir, files::BEST, &valid)?;
+            self.best_model = Some(valid);
+            let path = self.run_dir.file(files::BEST).display().to_string();
+            self.recorder.emit(Update::Checkpoint {
+                path,
+                reason: CheckpointReason::Best,
+                global_step: self.run.global_step,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn test_report(&self, model: &Cnn) -> Option<EvalReport> {
+        let test = self.data.test.as_ref()?;
+        Some(evaluate(
+            model,
+            test,
+            self.data.num_classes(),
+            self.cfg.batch_size.max(64),
+            &valid_device(&self.device),
+        ))
+    }
+
+    pub(super) fn publish_test_evaluation(&mut self) {
+        let previous = self.phase;
+        self.phase = Phase::Evaluating;
+        self.maybe_progress(0, 0, 0, true);
+        let valid = self.model.valid();
+        if let Some(report) = self.test_report(&valid) {
+            self.recorder.emit(Update::Evaluation(Evaluation {
+                global_step: self.run.global_step,
+                round: self.round,
+                epoch: self.epoch,
+                split: Split::Test,
+                report,
+            }));
+        }
+        self.phase = previous;
+    }
+}

@@ -1,0 +1,171 @@
+//! The run's start and end: restoring from a checkpoint, saving checkpoints, the run files
+//! and the final summary.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::prelude::*;
+
+use super::{ModelInfo, Trainer};
+use crate::run::{CheckpointReason, StopReason, csv_field, files};
+use crate::train::checkpoint::{self, Position, ResumeState};
+use crate::train::events::{Phase, RunSummary, Update};
+use crate::train::steps::new_optimizer;
+
+impl Trainer<'_> {
+    /// Loads the last checkpoint's model, optimizer, selected model and run state.
+    pub(super) fn restore(&mut self, r: ResumeState) -> anyhow::Result<()> {
+        if r.run.position == Position::Done {
+            anyhow::bail!(
+                "{}: this run already finished; nothing to resume",
+                self.run_dir.path().display()
+            );
+        }
+        self.model = checkpoint::load_model(
+            &self.run_dir,
+            &r.model_file,
+            &self.model_config,
+            &self.device,
+        )?;
+        self.optimizer =
+            checkpoint::load_optimizer(&self.run_dir, &r.optimizer_file, new_optimizer(&self.cfg))?;
+        if r.run.selection.has_best {
+            let best = checkpoint::load_model(
+                &self.run_dir,
+                files::BEST,
+                &self.model_config,
+                &self.device,
+            )?;
+            self.best_model = Some(best.valid());
+        }
+        let resume_file = self.run_dir.file(files::RESUME);
+        self.labeller
+            .restore(&r.run.labeller)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", resume_file.display()))?;
+        self.prior_wall_secs = r.wall_secs;
+        self.resumed_at_step = Some(r.run.global_step);
+        self.run =
+            r.into_run_state(&self.run_dir, self.data.pool.len(), self.data.num_classes())?;
+        Ok(())
+    }
+
+    /// Saves a resumable checkpoint (see [`checkpoint::save`]); periodic ones (`Epoch`) at most
+    /// every `checkpoint_every_secs`, but always at a round start.
+    pub(super) fn save_checkpoint(&mut self, reason: CheckpointReason) {
+        let periodic = reason == CheckpointReason::Epoch;
+        if periodic
+            && self.last_checkpoint.elapsed().as_secs_f64() < self.cfg.checkpoint_every_secs
+            && !matches!(self.run.position, Position::RoundStart { .. })
+        {
+            return;
+        }
+        match self.write_checkpoint() {
+            Ok(()) => {
+                self.last_checkpoint = Instant::now();
+                let path = self.run_dir.file(files::LAST).display().to_string();
+                self.recorder.emit(Update::Checkpoint {
+                    path,
+                    reason,
+                    global_step: self.run.global_step,
+                });
+            }
+            Err(e) => self.recorder.emit(Update::Warning {
+                message: format!("checkpoint failed: {e:#}"),
+            }),
+        }
+    }
+
+    pub(super) fn write_checkpoint(&mut self) -> anyhow::Result<()> {
+        self.run.labeller = self.labeller.state();
+        let logs = self.recorder.lengths()?;
+        let state = ResumeState {
+            format_version: crate::run::FORMAT_VERSION,
+            run: self.run.clone(),
+            wall_secs: self.wall_secs(),
+            metrics_len: logs.metrics,
+            events_len: logs.events,
+            model_file: String::new(),
+            optimizer_file: String::new(),
+        };
+        checkpoint::save(&self.run_dir, &self.model.valid(), &self.optimizer, state)
+    }
+
+    pub(super) fn write_run_files(&self) -> anyhow::Result<()> {
+        self.run_dir
+            .write(files::CONFIG, self.cfg.to_toml().as_bytes())
+            .context("writing config.toml")?;
+        let model_info = ModelInfo::new(
+            self.model_config.clone(),
+            self.data.classes.clone(),
+            self.data.shape,
+            self.device_name.clone(),
+        );
+        self.run_dir
+            .write_json(files::MODEL, &model_info)
+            .context("writing model.json")?;
+        if !self.data.skipped.is_empty() {
+            let mut csv = String::from("file,reason\n");
+            for s in &self.data.skipped {
+                csv.push_str(&format!(
+                    "{},{}\n",
+                    csv_field(&s.path.display().to_string()),
+                    csv_field(&s.reason)
+                ));
+            }
+            self.run_dir
+                .write(files::SKIPPED, csv.as_bytes())
+                .context("writing skipped_images.csv")?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(&mut self, stop_reason: StopReason) -> anyhow::Result<RunSummary> {
+        let rounds_completed = self.run.rounds_completed;
+        self.save_checkpoint(if stop_reason.is_interrupted() {
+            CheckpointReason::Stop
+        } else {
+            CheckpointReason::Last
+        });
+        self.phase = Phase::Evaluating;
+        let last_valid = self.model.valid();
+        let last_test = self.test_report(&last_valid);
+        let best_model = self
+            .best_model
+            .clone()
+            .unwrap_or_else(|| last_valid.clone());
+        if self.best_model.is_none() {
+            checkpoint::write_model(&self.run_dir, files::BEST, &best_model)?;
+        }
+        let best_test = self.test_report(&best_model);
+        let baseline_test = self.baseline_test_from_metrics();
+        let (last_accepted, last_accepted_accuracy) =
+            self.run.pseudo.last_pseudo.unwrap_or((0, None));
+        let selection = &self.run.selection;
+        let summary = RunSummary {
+            stop_reason,
+            device: self.device_name.clone(),
+            rounds_completed,
+            global_steps: self.run.global_step,
+            wall_secs: self.wall_secs(),
+            best_round: selection.best_round,
+            best_val_accuracy: selection.best_val_accuracy.max(0.0),
+            baseline_test,
+            best_test,
+            last_test,
+            last_accepted,
+            last_accepted_accuracy,
+            final_threshold: self.run.controls.threshold,
+            final_pseudo_weight: self.run.controls.pseudo_weight,
+            skipped_images: self.data.skipped.len(),
+            format_version: crate::run::FORMAT_VERSION,
+        };
+        self.run_dir
+            .write_json(files::SUMMARY, &summary)
+            .context("writing summary.json")?;
+        self.phase = Phase::Done;
+        self.maybe_progress(0, 0, 0, true);
+        self.recorder.emit(Update::Finished(summary.clone()));
+        self.recorder.sync();
+        Ok(summary)
+    }
+}

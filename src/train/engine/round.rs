@@ -1,0 +1,67 @@
+//! The pseudo-label round: predict the pool, let the policy decide, record the round.
+
+use burn::prelude::*;
+
+use super::{Trainer, valid_device};
+use crate::run::RunDir;
+use crate::train::events::{Phase, Update};
+use crate::train::pseudo;
+use crate::train::pseudo_round;
+use crate::train::steps::{inference_batch_size, predict_pool};
+
+impl Trainer<'_> {
+    /// Predicts the pool, lets the policy decide this round's pseudo-labels, writes the round's
+    /// CSV and publishes it. Returns how many samples were newly accepted.
+    pub(super) fn select_pseudo_labels(&mut self, round: usize) -> anyhow::Result<usize> {
+        self.phase = Phase::Predicting;
+        self.maybe_progress(0, 0, 0, true);
+        let data = self.data.clone();
+        let k = data.num_classes();
+        let valid = self.model.valid();
+        let mut predictions = predict_pool(
+            &valid,
+            &data.pool.pixels,
+            &data.pool.labels,
+            data.shape,
+            k,
+            inference_batch_size(self.cfg.batch_size),
+            self.cfg.hflip,
+            &valid_device(&self.device),
+        );
+        let controls = &self.run.controls;
+        let marks = pseudo::marks(controls, predictions.len());
+        let decision = pseudo::decide_round(
+            self.labeller.as_ref(),
+            &predictions,
+            &marks,
+            controls.threshold,
+            &data.train.class_counts(k),
+            k,
+        );
+        decision.mark(&mut predictions);
+        let change = self.run.pseudo.commit(&decision);
+        self.labeller.commit(&decision);
+        let rows = pseudo_round::csv_rows(&predictions, &decision, &marks, &data.classes, |i| {
+            data.pool.files[i].display().to_string()
+        });
+        let name = RunDir::pseudo_labels_name(round);
+        self.run_dir
+            .write(&name, crate::run::pseudo_csv::to_csv(&rows).as_bytes())
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.run_dir.file(&name).display()))?;
+        if let Some(message) =
+            pseudo_round::collapse_warning(round, &decision.per_class, &data.classes)
+        {
+            self.recorder.emit(Update::Warning { message });
+        }
+        let update = pseudo_round::round_update(
+            round,
+            self.run.controls.threshold,
+            self.run.controls.pseudo_weight,
+            &decision,
+            change,
+            predictions,
+        );
+        self.recorder.emit(Update::PseudoLabels(update));
+        Ok(change.newly_accepted)
+    }
+}

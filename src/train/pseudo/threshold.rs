@@ -1,0 +1,53 @@
+//! The `threshold` policy: every eligible prediction with confidence ≥ τ, weight 1.
+
+use super::{PolicyInput, PolicySpec, Proposal, PseudoLabeller, RejectReason, Verdict};
+
+/// Accepts every eligible prediction at or above τ; one threshold for all classes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Threshold;
+
+impl PseudoLabeller for Threshold {
+    fn spec(&self) -> PolicySpec {
+        PolicySpec::Threshold
+    }
+
+    fn propose(&self, input: &PolicyInput<'_>) -> Proposal {
+        let verdicts = input
+            .predictions
+            .iter()
+            .map(|p| {
+                if p.confidence() >= input.threshold {
+                    Verdict::Accept { weight: 1.0 }
+                } else {
+                    Verdict::Reject(RejectReason::BelowThreshold)
+                }
+            })
+            .collect();
+        Proposal {
+            verdicts,
+            class_thresholds: vec![input.threshold; input.num_classes],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::pred;
+    use super::super::{Mark, decide_round};
+    use super::*;
+
+    #[test]
+    fn accepts_at_or_above_tau_with_weight_one() {
+        let p = vec![
+            pred(0, 0, 0.95, Some(0)),
+            pred(1, 1, 0.90, Some(2)),
+            pred(2, 2, 0.89, Some(2)),
+        ];
+        let d = decide_round(&Threshold, &p, &[Mark::None; 3], 0.9, &[1, 1, 1], 3);
+        assert_eq!(d.labels(), vec![Some(0), Some(1), None]);
+        let weights: Vec<f32> = d.decisions.iter().map(|d| d.weight).collect();
+        assert_eq!(weights, vec![1.0, 1.0, 0.0]);
+        assert_eq!(d.decisions[2].rejection, Some(RejectReason::BelowThreshold));
+        assert_eq!(d.class_thresholds, vec![0.9; 3]);
+    }
+}
