@@ -1075,16 +1075,27 @@ fn wait_until(child: &mut std::process::Child, what: &str, mut ready: impl FnMut
     }
 }
 
-/// `train --resume RUN --headless`, started in the background.
-fn spawn_resume(run: &Path) -> std::process::Child {
-    bin()
-        .args(["train", "--headless", "--resume"])
-        .arg(run)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+/// A background process, killed if a failed assertion leaves it running.
+struct Background(std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// `cmd` started in the background with no input or output.
+fn background(mut cmd: Command) -> Background {
+    Background(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -1092,8 +1103,8 @@ fn a_live_run_refuses_a_second_writer_and_a_killed_one_does_not_block_a_resume()
     let data = tiny_dataset("lock");
     let runs = runs_of(&data);
     // A run far too long to finish, checkpointing every second.
-    let mut live = bin()
-        .args(["train", "--headless", "--data"])
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--data"])
         .arg(&data)
         .arg("--runs-dir")
         .arg(&runs)
@@ -1106,13 +1117,9 @@ fn a_live_run_refuses_a_second_writer_and_a_killed_one_does_not_block_a_resume()
             "0",
             "--checkpoint-every-secs",
             "1",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until(&mut live, "a resumable checkpoint", || {
+        ]);
+    let Background(live) = &mut background(cmd);
+    wait_until(live, "a resumable checkpoint", || {
         run_dirs(&runs)
             .first()
             .is_some_and(|r| r.join("resume.json").is_file())
@@ -1149,8 +1156,10 @@ fn a_live_run_refuses_a_second_writer_and_a_killed_one_does_not_block_a_resume()
     live.kill().unwrap();
     live.wait().unwrap();
     assert!(run.join("run.lock").is_file());
-    let mut resumed = spawn_resume(&run);
-    wait_until(&mut resumed, "the resumed run's start", || {
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--resume"]).arg(&run);
+    let Background(resumed) = &mut background(cmd);
+    wait_until(resumed, "the resumed run's start", || {
         started_records(&run)
             .last()
             .is_some_and(|s| s["resumed_at_step"].is_u64())

@@ -33,8 +33,8 @@ use crate::config::{Acceptance, TrainConfig};
 use crate::data::{DatasetOptions, ImageSet, load_dataset};
 use crate::device::DeviceSpec;
 use crate::model::ModelKind;
-use crate::train::engine::inference_batch_size;
 use crate::train::policy::AcceptanceRule;
+use crate::train::steps::inference_batch_size;
 
 /// What to measure.
 #[derive(Debug, Clone)]

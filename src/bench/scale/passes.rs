@@ -1,5 +1,5 @@
 //! Timed pseudo-labelling passes over prefixes of the unlabelled pool, with the engine's own
-//! prediction (`engine::predict_pool`) and acceptance (`policy::decide`) code.
+//! prediction (`steps::predict_pool`) and acceptance (`policy::decide`) code.
 
 use std::time::Instant;
 
@@ -10,8 +10,8 @@ use super::summary::capped_sizes;
 use crate::bench::stats::median;
 use crate::data::{ImageSet, ImageShape};
 use crate::model::Cnn;
-use crate::train::engine::predict_pool;
 use crate::train::policy::{AcceptanceRule, decide};
+use crate::train::steps::predict_pool;
 
 /// Images of the untimed warm-up pass run before the timed pseudo-labelling passes.
 pub const WARMUP_PASS_IMAGES: usize = 512;

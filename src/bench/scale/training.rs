@@ -1,5 +1,6 @@
 //! Timed training steps on the labelled images, taken as the engine takes its warm-up steps:
-//! the engine's epoch plans, per-step seeds, augmentation and `steps::train_step_mixed`.
+//! the engine's optimizer, epoch plans and per-step seeds (`train::seeds`), augmentation and
+//! `steps::train_step_mixed`.
 
 use std::time::Instant;
 
@@ -13,9 +14,9 @@ use crate::config::TrainConfig;
 use crate::data::{ImageSet, ImageShape};
 use crate::model::{Cnn, CnnConfig};
 use crate::train::batcher::{Item, Source, gather_pixels, plan_epoch};
-use crate::train::engine::mix_seed;
 use crate::train::prepare::class_weights;
-use crate::train::steps::{Batch, train_step_mixed};
+use crate::train::seeds;
+use crate::train::steps::{Batch, new_optimizer, train_step_mixed};
 
 /// Training steps run before the timed ones (first-call allocations, kernel selection).
 pub const WARMUP_STEPS: usize = 2;
@@ -45,9 +46,10 @@ pub fn full_batches(
     }
     let batch_size = batch_size.max(1);
     let mut stream: Vec<Item> = Vec::with_capacity(steps * batch_size);
-    let mut epoch = 0u64;
+    // Warm-up epochs count from 1, as in the engine.
+    let mut epoch = 1;
     while stream.len() < steps * batch_size {
-        let mut rng = StdRng::seed_from_u64(mix_seed(seed, &[1, 0, epoch]));
+        let mut rng = StdRng::seed_from_u64(seeds::epoch_plan(seed, 0, epoch));
         let plan = plan_epoch(labeled, &[], batch_size, min_labeled_share, &mut rng);
         stream.extend(plan.into_iter().flatten());
         epoch += 1;
@@ -80,7 +82,7 @@ pub fn time_training(
     .with_dropout(cfg.dropout);
     let mut model = model_config.init(device);
     let param_bytes = (model.num_params() * std::mem::size_of::<f32>()) as u64;
-    let mut optimizer = burn::optim::AdamConfig::new().init();
+    let mut optimizer = new_optimizer(cfg);
     let weights = class_weights(cfg, &train.class_counts(num_classes))?;
     let augment = cfg.augment();
     let pseudo_augment = cfg.pseudo_augment(shape);
@@ -100,7 +102,7 @@ pub fn time_training(
         }
         // The engine's step: seeds from the step number, augmentation, then one optimizer step
         // (warm-up: no pseudo-label weight, no mixup).
-        let step_seed = mix_seed(cfg.seed, &[2, step as u64]);
+        let step_seed = seeds::train_step(cfg.seed, step as u64);
         let mut rng = StdRng::seed_from_u64(step_seed);
         device.seed(step_seed);
         let pixels = gather_pixels(
@@ -182,7 +184,7 @@ mod tests {
     #[test]
     fn the_first_batches_are_the_engines_first_warm_up_epoch() {
         let labeled = items(200);
-        let mut rng = StdRng::seed_from_u64(mix_seed(3, &[1, 0, 0]));
+        let mut rng = StdRng::seed_from_u64(seeds::epoch_plan(3, 0, 1));
         let epoch = plan_epoch(&labeled, &[], 64, 0.25, &mut rng);
         let batches = full_batches(&labeled, 64, 3, 0.25, 3).unwrap();
         assert_eq!(batches[..3], epoch[..3]);
