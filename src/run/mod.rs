@@ -7,8 +7,8 @@
 mod atomic;
 mod jsonl;
 mod lock;
-pub mod reader;
 pub mod pseudo_csv;
+pub mod reader;
 mod reasons;
 pub mod records;
 mod version;
