@@ -2,14 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 
 use crate::data::folder::decode_image_file;
 use crate::model::Cnn;
-use crate::run::files;
-use crate::train::engine::ModelInfo;
+use crate::run::{ModelInfo, files, read_model_info};
 use crate::train::steps::{argmax, predict_pixels};
 
 /// A trained model with the facts needed to feed it.
@@ -25,14 +23,13 @@ pub struct LoadedModel {
 /// Loads `model.json` and a checkpoint (`best.bpk` by default) from a run directory.
 pub fn load_model(run_dir: &Path, checkpoint: &str, device: Device) -> anyhow::Result<LoadedModel> {
     let info_path = run_dir.join(files::MODEL);
-    let text = std::fs::read_to_string(&info_path).with_context(|| {
-        format!(
-            "{}: cannot read (is this a run directory?)",
+    if !info_path.is_file() {
+        anyhow::bail!(
+            "{}: no such file (is this a run directory?)",
             info_path.display()
-        )
-    })?;
-    let info: ModelInfo = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a valid model description", info_path.display()))?;
+        );
+    }
+    let info = read_model_info(&info_path)?;
     let ckpt = run_dir.join(checkpoint);
     let record = ModuleRecord::load(&ckpt)
         .map_err(|e| anyhow::anyhow!("{}: cannot load checkpoint: {e}", ckpt.display()))?;
@@ -93,4 +90,49 @@ pub fn predict_files(
             }
         })
         .collect())
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use crate::device::{DeviceSpec, burn_device};
+
+    fn golden() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run")
+    }
+
+    #[test]
+    fn a_run_written_before_format_versions_loads() {
+        let loaded = load_model(&golden(), files::BEST, burn_device(DeviceSpec::Flex)).unwrap();
+        assert_eq!(loaded.info.classes.len(), 10);
+        assert_eq!(loaded.info.format_version, 1);
+    }
+
+    #[test]
+    fn a_newer_model_json_is_refused_naming_it() {
+        let dir = std::env::temp_dir().join(format!("selftrain-predict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(golden().join(files::MODEL)).unwrap())
+                .unwrap();
+        info["format_version"] = serde_json::json!(crate::run::FORMAT_VERSION + 1);
+        std::fs::write(dir.join(files::MODEL), info.to_string()).unwrap();
+        let err = load_model(&dir, files::BEST, burn_device(DeviceSpec::Flex))
+            .err()
+            .expect("refused");
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("model.json: format_version 2 is newer"),
+            "{err}"
+        );
+        let err = load_model(
+            &dir.join("nope"),
+            files::BEST,
+            burn_device(DeviceSpec::Flex),
+        )
+        .err()
+        .expect("refused");
+        assert!(format!("{err:#}").contains("model.json: no such file"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -189,3 +189,51 @@ fn bad_run_directories_are_errors_naming_the_file() {
     assert!(err.contains("summary.json"), "{err}");
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// The run recorded by an older selftrain (before `format_version`), kept as a fixture.
+fn golden_run() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run")
+}
+
+#[test]
+fn report_of_a_run_written_before_format_versions() {
+    let root = temp_dir("report-golden");
+    let out_dir = root.join("report");
+    let out = bin()
+        .arg("report")
+        .arg(golden_run())
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let html = assert_report(&out_dir);
+    assert!(html.contains("max_rounds"), "{html}");
+    let best = read_json(&golden_run().join("summary.json"))["best_test"]["accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(html.contains(&format!("{:.1}%", best * 100.0)), "{html}");
+    assert!(!html.contains("unfinished"));
+
+    // The same run claiming a newer format is refused, naming the file.
+    let newer = root.join("newer");
+    std::fs::create_dir_all(&newer).unwrap();
+    for f in ["metrics.jsonl", "config.toml", "summary.json"] {
+        std::fs::copy(golden_run().join(f), newer.join(f)).unwrap();
+    }
+    let mut summary = read_json(&newer.join("summary.json"));
+    summary["format_version"] = serde_json::json!(99);
+    std::fs::write(newer.join("summary.json"), summary.to_string()).unwrap();
+    let out = bin().arg("report").arg(&newer).output().unwrap();
+    assert!(!out.status.success(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("summary.json: format_version 99 is newer"),
+        "{err}"
+    );
+    assert!(
+        !newer.join("report").exists(),
+        "nothing is written on error"
+    );
+    let _ = std::fs::remove_dir_all(root);
+}

@@ -132,3 +132,45 @@ fn cv_and_summarize_refuse_bad_input() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("summary.json"), "{stderr}");
 }
+
+#[test]
+fn summarize_reads_a_run_written_before_format_versions() {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
+    let out = bin()
+        .args(["summarize", "--json", "--label", "golden"])
+        .arg(&golden)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let row: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = read_json(&golden.join("summary.json"));
+    assert_eq!(row["runs"], 1);
+    assert_eq!(
+        row["supervised_accuracy"]["mean"],
+        summary["baseline_test"]["accuracy"]
+    );
+    assert_eq!(
+        row["best_accuracy"]["mean"],
+        summary["best_test"]["accuracy"]
+    );
+    let accepted = summary["last_accepted"].as_f64().unwrap();
+    let share = row["last_acceptance"]["mean"].as_f64().unwrap();
+    assert!((share - accepted / 2000.0).abs() < 1e-12, "{row}");
+
+    // The same run claiming a newer format is refused, naming the file.
+    let newer = temp_dir("summarize-newer");
+    for f in ["metrics.jsonl", "summary.json"] {
+        std::fs::copy(golden.join(f), newer.join(f)).unwrap();
+    }
+    let mut s = summary.clone();
+    s["format_version"] = serde_json::json!(99);
+    std::fs::write(newer.join("summary.json"), s.to_string()).unwrap();
+    let out = bin().arg("summarize").arg(&newer).output().unwrap();
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("summary.json: format_version 99 is newer"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(newer);
+}

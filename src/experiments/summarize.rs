@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::stats::MeanStd;
-use crate::run::files;
+use crate::run::{RunRecords, files};
 use crate::train::events::RunSummary;
 
 /// What one finished run contributes to a results row.
@@ -23,23 +23,32 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// Reads `summary.json` and the `started` line of `metrics.jsonl` of a finished run.
+    /// Reads a finished run: its `summary.json` and the `started` record of `metrics.jsonl`.
     pub fn load(run_dir: &Path) -> anyhow::Result<Self> {
-        let path = run_dir.join(files::SUMMARY);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read (has the run finished?)", path.display()))?;
-        let summary: RunSummary = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a run summary", path.display()))?;
-        let metrics = run_dir.join(files::METRICS);
-        let lines = crate::run::read_jsonl(&metrics).map_err(anyhow::Error::msg)?;
-        let pool_size = lines
-            .iter()
-            .find(|v| v["type"] == "started")
-            .and_then(|v| v["unlabeled"].as_u64())
-            .with_context(|| format!("{}: no `started` line", metrics.display()))?
-            as usize;
+        Self::from_records(RunRecords::load_finished(run_dir)?)
+    }
+
+    /// The result of a finished run already read.
+    pub fn from_records(run: RunRecords) -> anyhow::Result<Self> {
+        let run_dir = run.dir().to_path_buf();
+        let pool_size = run
+            .metrics
+            .run_info()
+            .map(|info| info.unlabeled)
+            .with_context(|| {
+                format!(
+                    "{}: no `started` record",
+                    run_dir.join(files::METRICS).display()
+                )
+            })?;
+        let summary = run.summary.with_context(|| {
+            format!(
+                "{}: no such file (has the run finished?)",
+                run_dir.join(files::SUMMARY).display()
+            )
+        })?;
         Ok(Self {
-            run_dir: run_dir.to_path_buf(),
+            run_dir,
             device: summary.device.clone(),
             pool_size,
             summary,
@@ -190,6 +199,7 @@ mod tests {
                 final_threshold: 0.9,
                 final_pseudo_weight: 1.0,
                 skipped_images: 0,
+                format_version: crate::run::FORMAT_VERSION,
             },
         }
     }
@@ -216,6 +226,17 @@ mod tests {
             .matches('|')
             .count();
         assert_eq!(line.matches('|').count(), columns);
+    }
+
+    #[test]
+    fn a_run_written_before_format_versions_is_summarized() {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
+        let run = RunResult::load(&golden).unwrap();
+        assert_eq!((run.pool_size, run.device.as_str()), (2000, "flex"));
+        assert_eq!(run.summary.format_version, 1);
+        let row = aggregate("golden", &[run]);
+        assert_eq!(row.supervised_accuracy.mean, 0.616);
+        assert_eq!(row.runs, 1);
     }
 
     #[test]

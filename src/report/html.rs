@@ -7,7 +7,7 @@ use super::{
     ReportInput, RunMetrics, RunState, acceptance_rows,
 };
 use crate::metrics::EvalReport;
-use crate::train::events::Split;
+use crate::train::events::{Evaluation, Split};
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -153,7 +153,7 @@ fn status_notice(h: &mut String, input: &ReportInput) {
 /// The headline figures: from summary.json when the run finished, else from the metrics.
 fn headline(h: &mut String, input: &ReportInput, rows: &[AcceptanceRow]) {
     let m = &input.metrics;
-    let last_test = |pred: &dyn Fn(&super::EvalPoint) -> bool| {
+    let last_test = |pred: &dyn Fn(&Evaluation) -> bool| {
         m.evaluations
             .iter()
             .rev()

@@ -53,8 +53,9 @@ pub fn truncate_to(path: &Path, len: u64) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads every complete line of a JSON-lines file as JSON values. A torn (unparseable) *last*
-/// line is ignored, as left by a crash mid-write; a bad line elsewhere is an error naming it.
+/// Reads every complete line of a JSON-lines file as untyped JSON values. A torn (unparseable)
+/// *last* line is ignored, as left by a crash mid-write; a bad line elsewhere is an error naming
+/// it. The run's own files are read typed through [`super::reader`].
 pub fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let lines: Vec<String> = std::io::BufReader::new(file)

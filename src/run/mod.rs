@@ -1,16 +1,25 @@
 //! The run directory: `runs/<timestamp>/` with config, metrics, events, pseudo-labels,
 //! checkpoints and summary. Whole files are written atomically (temp file, fsync, rename);
-//! JSON-lines logs are append-only and tolerate a torn last line on read.
+//! JSON-lines logs are append-only and tolerate a torn last line on read. This module owns the
+//! format: the record types' serde helpers ([`records`]), the format version ([`FORMAT_VERSION`])
+//! and the one reader of a run directory ([`reader`], [`RunRecords`]).
 
 mod atomic;
 mod jsonl;
 pub mod pseudo_csv;
+pub mod reader;
 mod reasons;
+pub mod records;
 mod version;
 
 pub use atomic::atomic_write;
 pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
+pub use reader::{
+    LineError, MetricsLine, MetricsLog, MetricsRecord, RunRecords, parse_metrics,
+    parse_metrics_line, read_events, read_metrics, read_model_info, read_summary,
+};
 pub use reasons::{CheckpointReason, StopReason};
+pub use records::ModelInfo;
 pub use version::{
     FORMAT_VERSION, check_format_version, legacy_format_version, read_versioned_json,
 };

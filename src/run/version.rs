@@ -85,6 +85,9 @@ mod tests {
     fn a_malformed_version_is_refused() {
         let path = temp("bad.json", r#"{"a": 3, "format_version": "two"}"#);
         let err = format!("{:#}", read_versioned_json::<Doc>(&path).unwrap_err());
-        assert!(err.contains("format_version must be a whole number"), "{err}");
+        assert!(
+            err.contains("format_version must be a whole number"),
+            "{err}"
+        );
     }
 }

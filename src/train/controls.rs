@@ -10,11 +10,13 @@ pub enum Control {
     /// Set the pseudo-label confidence threshold τ (in `[0, 1]`).
     SetThreshold {
         /// New τ.
+        #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
         value: f32,
     },
     /// Set the loss weight λ of pseudo-labelled samples (≥ 0).
     SetPseudoWeight {
         /// New λ.
+        #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
         value: f32,
     },
     /// Pause training after the current batch.

@@ -505,26 +505,15 @@ impl<'p> Trainer<'p> {
 
     /// The supervised-only test score: the first test evaluation (end of warm-up).
     fn baseline_test_from_metrics(&self) -> Option<EvalReport> {
-        let values = crate::run::read_jsonl(&self.run_dir.file(files::METRICS)).ok()?;
-        values
-            .into_iter()
-            .find(|v| v["type"] == "evaluation" && v["split"] == "test" && v["round"] == 0)
-            .and_then(|v| serde_json::from_value(v["report"].clone()).ok())
+        crate::run::read_metrics(&self.run_dir.file(files::METRICS), true)
+            .ok()?
+            .baseline_test()
+            .cloned()
     }
 }
 
-/// What `predict` needs to rebuild a model from a run directory (`model.json`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ModelInfo {
-    /// Architecture.
-    pub model: CnnConfig,
-    /// Class names in label order.
-    pub classes: Vec<String>,
-    /// Input shape.
-    pub shape: crate::data::ImageShape,
-    /// Device it was trained on.
-    pub device: String,
-}
+/// `model.json`, defined with the other run-directory records.
+pub use crate::run::ModelInfo;
 
 /// The same device without autodiff, for inference.
 fn valid_device(device: &Device) -> Device {

@@ -65,8 +65,10 @@ pub struct RunInfo {
     /// Total self-training rounds planned (after warm-up).
     pub rounds: usize,
     /// Initial τ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub threshold: f32,
     /// Initial λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub pseudo_weight: f32,
     /// Optimizer step this run resumed from (`train --resume`), if it did.
     #[serde(default)]
@@ -96,10 +98,13 @@ pub struct Progress {
     /// Optimizer steps so far in the whole run.
     pub global_step: u64,
     /// Recent throughput in images per second.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub images_per_sec: f64,
     /// Seconds since the run started.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub elapsed_secs: f64,
     /// Estimated fraction of the whole run done, in `[0, 1]`.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub fraction_done: f64,
 }
 
@@ -111,10 +116,12 @@ pub struct LossPoint {
     /// Round (0 = warm-up).
     pub round: usize,
     /// Mean cross-entropy over the labelled samples of the batch.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub supervised: f64,
     /// Mean cross-entropy over the pseudo-labelled samples of the batch (None when none).
     pub pseudo: Option<f64>,
     /// The optimized loss: supervised + λ·pseudo.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub total: f64,
 }
 
@@ -185,8 +192,10 @@ pub struct PseudoRound {
     /// Round number (1-based).
     pub round: usize,
     /// τ used.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub threshold: f32,
     /// λ in force when the round started.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub pseudo_weight: f32,
     /// Pool size considered (after exclusions and manual labels).
     pub pool_size: usize,
@@ -251,10 +260,12 @@ pub struct RunSummary {
     /// Optimizer steps.
     pub global_steps: u64,
     /// Wall time in seconds.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub wall_secs: f64,
     /// Round of the best checkpoint (by validation accuracy).
     pub best_round: usize,
     /// Validation accuracy of the best checkpoint.
+    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
     pub best_val_accuracy: f64,
     /// Test scores of the supervised-only (warm-up) model.
     pub baseline_test: Option<EvalReport>,
@@ -267,11 +278,17 @@ pub struct RunSummary {
     /// Accuracy of last round's accepted pseudo-labels against hidden truth.
     pub last_accepted_accuracy: Option<f64>,
     /// Final τ and λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub final_threshold: f32,
     /// Final λ.
+    #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
     pub final_pseudo_weight: f32,
-    /// Images skipped while loading.
+    /// Images skipped while loading (absent in summaries of runs before it was recorded).
+    #[serde(default)]
     pub skipped_images: usize,
+    /// Format of `summary.json`; absent in files written before it was recorded (version 1).
+    #[serde(default = "crate::run::legacy_format_version")]
+    pub format_version: u32,
 }
 
 /// Everything the trainer tells a front-end.
@@ -304,6 +321,7 @@ pub enum Update {
         /// Round number.
         round: usize,
         /// Validation accuracy after it.
+        #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
         val_accuracy: f64,
         /// Whether it is the best so far.
         improved: bool,

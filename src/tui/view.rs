@@ -15,7 +15,7 @@ use crossbeam_channel::Sender;
 
 use crate::config::TrainConfig;
 use crate::data::{DatasetOptions, load_dataset};
-use crate::run::files;
+use crate::run::{MetricsLine, files, parse_metrics_line};
 use crate::train::events::{Phase, PoolPrediction, Progress, Split, Update};
 use crate::tui::app::{App, Mode, SampleInfo, SampleStatus};
 use crate::tui::images::PoolImages;
@@ -84,7 +84,8 @@ impl From<&TrainConfig> for Plan {
     }
 }
 
-/// Turns `metrics.jsonl` lines back into updates, adding the progress updates the file does not
+/// Turns `metrics.jsonl` lines back into updates (read by the run reader's
+/// [`parse_metrics_line`], so a NaN loss is kept), adding the progress updates the file does not
 /// hold (derived from evaluations, rounds and the plan).
 #[derive(Debug, Clone, Default)]
 pub struct Replayer {
@@ -97,6 +98,8 @@ pub struct Replayer {
     pub ended: bool,
     /// Latest round with pseudo-labels.
     pub pseudo_round: usize,
+    /// Lines of `metrics.jsonl` read so far.
+    lines_read: usize,
 }
 
 impl Replayer {
@@ -154,18 +157,20 @@ impl Replayer {
         })
     }
 
-    /// Updates for one line (none for a blank or unknown line).
+    /// Updates for the next line of the file (none for a blank line or a kind that is not
+    /// replayed); an error names the line.
     pub fn line(&mut self, line: &str) -> Result<Vec<Update>, String> {
-        if line.trim().is_empty() {
+        self.lines_read += 1;
+        let parsed =
+            parse_metrics_line(line).map_err(|e| format!("line {}: {e}", self.lines_read))?;
+        let Some(MetricsLine {
+            elapsed_secs,
+            update: Some(update),
+        }) = parsed
+        else {
             return Ok(Vec::new());
-        }
-        let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-        let elapsed = value["elapsed_secs"].as_f64().unwrap_or(0.0);
-        let update: Update = match serde_json::from_value(value) {
-            Ok(u) => u,
-            // A kind of update this version does not know: skip it.
-            Err(_) => return Ok(Vec::new()),
         };
+        let elapsed = elapsed_secs.unwrap_or(0.0);
         let mut out = Vec::with_capacity(2);
         let extra = match &update {
             Update::Started(info) => {
@@ -521,6 +526,63 @@ mod tests {
         assert!(r.line("").unwrap().is_empty());
         assert!(r.line("{\"type\":\"novel\"}").unwrap().is_empty());
         assert!(r.line("{not json").is_err());
+    }
+
+    #[test]
+    fn a_nan_loss_line_is_replayed_not_dropped() {
+        let mut r = Replayer::new(None);
+        let nan = r#"{"elapsed_secs":1.0,"type":"loss","global_step":7,"round":0,"supervised":null,"pseudo":null,"total":null}"#;
+        let updates = r.line(nan).unwrap();
+        match updates.as_slice() {
+            [Update::Loss(l)] => {
+                assert_eq!(l.global_step, 7);
+                assert!(l.supervised.is_nan() && l.total.is_nan());
+            }
+            other => panic!("the NaN loss line was not replayed: {other:?}"),
+        }
+        // A NaN evaluation loss is kept too.
+        let mut eval: serde_json::Value = serde_json::from_str(
+            r#"{"type":"evaluation","global_step":7,"round":0,"epoch":1,"split":"test","report":{"accuracy":0.5,"macro_f1":0.5,"per_class":[],"confusion":{"counts":[]},"loss":null}}"#,
+        )
+        .unwrap();
+        let updates = r.line(&eval.to_string()).unwrap();
+        assert!(matches!(updates.as_slice(), [Update::Evaluation(e)] if e.report.loss.is_nan()));
+        // A known kind with bad content is a problem naming the line, not silently dropped.
+        eval["report"] = serde_json::json!(1);
+        let err = r.line(&eval.to_string()).unwrap_err();
+        assert!(
+            err.starts_with("line 3: not a valid metrics record"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_run_written_before_format_versions_replays() {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
+        let cfg = TrainConfig::from_toml_file(&golden.join(files::CONFIG)).unwrap();
+        let mut r = Replayer::new(Some(Plan::from(&cfg)));
+        let text = std::fs::read_to_string(golden.join(files::METRICS)).unwrap();
+        let mut updates = Vec::new();
+        for line in text.lines() {
+            updates.extend(r.line(line).unwrap());
+        }
+        assert!(r.ended);
+        assert_eq!(r.classes.len(), 10);
+        assert_eq!(r.pseudo_round, 2);
+        let losses = updates
+            .iter()
+            .filter(|u| matches!(u, Update::Loss(_)))
+            .count();
+        assert_eq!(losses, 38);
+        match updates.last() {
+            Some(Update::Finished(s)) => assert_eq!(s.format_version, 1),
+            other => panic!("{other:?}"),
+        }
+        let (round, csv) = latest_pseudo_csv(&golden).unwrap();
+        assert_eq!(round, 2);
+        let (predictions, samples) =
+            parse_pseudo_csv(&std::fs::read_to_string(csv).unwrap(), &r.classes).unwrap();
+        assert_eq!((predictions.len(), samples.len()), (2000, 2000));
     }
 
     #[test]

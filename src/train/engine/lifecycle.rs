@@ -94,12 +94,12 @@ impl Trainer<'_> {
         self.run_dir
             .write(files::CONFIG, self.cfg.to_toml().as_bytes())
             .context("writing config.toml")?;
-        let model_info = ModelInfo {
-            model: self.model_config.clone(),
-            classes: self.data.classes.clone(),
-            shape: self.data.shape,
-            device: self.device_name.clone(),
-        };
+        let model_info = ModelInfo::new(
+            self.model_config.clone(),
+            self.data.classes.clone(),
+            self.data.shape,
+            self.device_name.clone(),
+        );
         self.run_dir
             .write_json(files::MODEL, &model_info)
             .context("writing model.json")?;
@@ -157,6 +157,7 @@ impl Trainer<'_> {
             final_threshold: self.run.controls.threshold,
             final_pseudo_weight: self.run.controls.pseudo_weight,
             skipped_images: self.data.skipped.len(),
+            format_version: crate::run::FORMAT_VERSION,
         };
         self.run_dir
             .write_json(files::SUMMARY, &summary)
