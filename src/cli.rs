@@ -57,7 +57,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CvArgs {
     /// Number of folds (at least 2).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
     pub folds: usize,
     /// Training flags (as for `train`; --resume is not supported here).
     #[command(flatten)]
@@ -101,10 +101,10 @@ pub struct ViewArgs {
 #[derive(Debug, Args)]
 pub struct BenchDashboardArgs {
     /// Runs of each kind (alternating); medians are compared.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
     pub repeats: usize,
     /// Pseudo-terminal size as COLSxROWS.
-    #[arg(long, default_value = "120x40", value_parser = parse_size)]
+    #[arg(long, default_value = "120x40", value_parser = parse_size, allow_negative_numbers = true)]
     pub terminal: [usize; 2],
     /// Training flags.
     #[command(flatten)]
@@ -137,16 +137,16 @@ pub struct ImportIdxArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Labelled images per class put in train/.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub labels_per_class: usize,
     /// Cap of unlabelled images per class (default: all the rest of the training split).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub unlabeled_per_class: Option<usize>,
     /// Cap of test images per class (default: all).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub test_per_class: Option<usize>,
     /// Seed of the random choice of labelled images.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Comma-separated class folder names in label order (default: label numbers).
     #[arg(long, value_delimiter = ',')]
@@ -166,7 +166,7 @@ pub struct PredictArgs {
     #[arg(long, default_value = "auto")]
     pub device: String,
     /// Inference batch size.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Image files to classify.
     #[arg(required = true)]
@@ -183,19 +183,19 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Default)]
     pub model: ModelKind,
     /// Batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Image size as HxW.
-    #[arg(long, default_value = "28x28", value_parser = parse_size)]
+    #[arg(long, default_value = "28x28", value_parser = parse_size, allow_negative_numbers = true)]
     pub size: [usize; 2],
     /// Image channels.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub channels: usize,
     /// Timed training steps.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
     pub train_steps: usize,
     /// Timed inference batches.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, allow_negative_numbers = true)]
     pub infer_batches: usize,
 }
 
@@ -207,7 +207,12 @@ pub struct BenchScaleArgs {
     pub data: PathBuf,
     /// Comma-separated unlabelled-pool sizes of the timed pseudo-labelling passes (each capped
     /// at the pool's size).
-    #[arg(long, value_delimiter = ',', default_value = "15000,30000,60000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "15000,30000,60000",
+        allow_negative_numbers = true
+    )]
     pub pool_sizes: Vec<usize>,
     /// Device: auto, flex, tch-cpu, cuda[:N].
     #[arg(long, default_value = "auto")]
@@ -216,26 +221,26 @@ pub struct BenchScaleArgs {
     #[arg(long, value_enum, default_value_t = ModelKind::Default)]
     pub model: ModelKind,
     /// Training batch size (the passes use the engine's inference batch size, at least 256).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Timed training steps (after 2 warm-up steps).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true)]
     pub train_steps: usize,
     /// Confidence threshold τ of the acceptance decision, in [0, 1].
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub threshold: f32,
     /// Pseudo-label acceptance policy.
     #[arg(long, value_enum, default_value_t = Acceptance::Threshold)]
     pub acceptance: Acceptance,
     /// Runs of each pass size; the median time is reported.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub repeats: usize,
     /// Folder of raw MNIST IDX files (train-images-idx3-ubyte, …, raw or .gz): also time
     /// `import idx` of them into a temporary folder, removed afterwards.
     #[arg(long)]
     pub idx_dir: Option<PathBuf>,
     /// Seed of the model initialisation and batch order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,
     /// Also write the JSON report to this file (atomically).
     #[arg(long)]
@@ -243,6 +248,9 @@ pub struct BenchScaleArgs {
 }
 
 /// Flags of `train` (each overrides the same field of the config file).
+///
+/// Numeric flags take negative numbers as their value (`--seed -1` is the value -1, refused by
+/// the flag's parser or the config's validation, naming the flag), here and in every command.
 #[derive(Debug, Args, Default, Clone, PartialEq)]
 pub struct TrainArgs {
     /// TOML config file; flags override its values.
@@ -253,7 +261,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
     /// Seconds between periodic checkpoints at epoch ends (0 = every epoch).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub checkpoint_every_secs: Option<f64>,
     /// Data root (train/, unlabeled/, test/, optional val/). Default: sample-data.
     #[arg(long)]
@@ -268,88 +276,88 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
     /// Image channels, 1 or 3 (default: from the data).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub channels: Option<usize>,
     /// Image size as HxW (default: the data's size, else 32x32).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = parse_size, allow_negative_numbers = true)]
     pub image_size: Option<[usize; 2]>,
     /// Confidence threshold τ for pseudo-labels, in [0, 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
     /// Loss weight λ of pseudo-labelled samples (≥ 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub pseudo_weight: Option<f32>,
     /// Pseudo-label acceptance policy.
     #[arg(long, value_enum)]
     pub acceptance: Option<Acceptance>,
     /// Class-balanced acceptance: allowed excess over a class's labelled share (≥ 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub balance_slack: Option<f32>,
     /// Rounds over which λ ramps up linearly (0 = none).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub pseudo_ramp_rounds: Option<usize>,
     /// Minimum share of labelled samples per batch once pseudo-labels join, in [0, 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub min_labeled_share: Option<f32>,
     /// Re-initialise the model at every round instead of fine-tuning.
     #[arg(long)]
     pub reinit_each_round: Option<bool>,
     /// Adam learning rate (> 0).
-    #[arg(long = "lr")]
+    #[arg(long = "lr", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Learning-rate schedule within the warm-up and within each round.
     #[arg(long, value_enum)]
     pub lr_schedule: Option<LrSchedule>,
     /// Adam weight decay (≥ 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Mini-batch size (≥ 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub batch_size: Option<usize>,
     /// Supervised warm-up epochs.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub warmup_epochs: Option<usize>,
     /// Epochs per self-training round.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs_per_round: Option<usize>,
     /// Maximum self-training rounds.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub rounds: Option<usize>,
     /// Stop after this many rounds without validation improvement (0 = never).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub patience: Option<usize>,
     /// Model selection: validation images a later round may lose against the best and still
     /// be selected (0 = only ties).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub selection_tolerance: Option<usize>,
     /// Model selection: standard errors of the best validation accuracy, √(p(1−p)/n), that a
     /// later round may fall below it and still be selected (≥ 0; 0 = images only).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub selection_standard_errors: Option<f64>,
     /// Random seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Augmentation: random shift in pixels (0 = off).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub augment_shift: Option<usize>,
     /// Augmentation: random horizontal flip (true/false; off for digits).
     #[arg(long)]
     pub hflip: Option<bool>,
     /// Cutout on pseudo-labelled samples: erased square's side as a fraction of the image's
     /// shorter side, in [0, 1] (0 = off).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub pseudo_cutout: Option<f64>,
     /// Mixup in the self-training rounds: α of the Beta(α, α) blend weight (0 = off).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub mixup: Option<f64>,
     /// Fraction of labelled images held out for validation, in [0, 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub val_fraction: Option<f64>,
     /// Class weighting of the supervised loss.
     #[arg(long, value_enum)]
     pub class_weighting: Option<ClassWeighting>,
     /// Dropout of the default model, in [0, 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Undecodable images: skip (warn, count, list) or fail.
     #[arg(long)]
@@ -502,6 +510,50 @@ mod tests {
         };
         let err = args.to_config().unwrap_err().to_string();
         assert!(err.contains("threshold"), "{err}");
+    }
+
+    #[test]
+    fn negative_numbers_after_a_flag_are_its_value() {
+        let train = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["selftrain", "train"].iter().chain(args))?;
+            let Some(Command::Train(args)) = cli.command else {
+                panic!("not train")
+            };
+            Ok::<_, clap::Error>(args)
+        };
+        // A negative zero is a valid threshold.
+        let args = train(&["--threshold", "-0"]).unwrap();
+        assert_eq!(args.threshold, Some(-0.0));
+        assert_eq!(args.to_config().unwrap().threshold, 0.0);
+        // Out of range: the config's validation names the field.
+        let args = train(&["--threshold", "-0.5", "--lr", "-1"]).unwrap();
+        assert_eq!(args.learning_rate, Some(-1.0));
+        let err = args.to_config().unwrap_err().to_string();
+        assert!(err.contains("threshold") && err.contains("-0.5"), "{err}");
+        // Unsigned flags: the flag's parser refuses the value, naming the flag.
+        let err = train(&["--seed", "-1"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let text = err.to_string();
+        assert!(text.contains("'-1'") && text.contains("--seed"), "{text}");
+        // Without a subcommand, and in the other commands, the same.
+        let cli = Cli::try_parse_from(["selftrain", "--pseudo-weight", "-2"]).unwrap();
+        assert_eq!(cli.train.pseudo_weight, Some(-2.0));
+        let cli = Cli::try_parse_from([
+            "selftrain",
+            "bench-scale",
+            "--data",
+            "d",
+            "--threshold",
+            "-1",
+        ])
+        .unwrap();
+        let Some(Command::BenchScale(args)) = cli.command else {
+            panic!("not bench-scale")
+        };
+        assert_eq!(args.threshold, -1.0);
+        // A word that is not a number after a flag is still an unknown flag.
+        let err = train(&["--seed", "-x"]).unwrap_err();
+        assert_ne!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

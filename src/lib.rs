@@ -10,16 +10,19 @@
 //! - [`config`]: the effective training configuration (TOML + CLI overrides);
 //! - [`tui`]: the live terminal dashboard and the read-only run viewer;
 //! - [`experiments`]: several runs together: k-fold cross-validation and results-table rows;
-//! - [`report`]: PNG charts and an HTML page summarising a run directory.
+//! - [`report`]: PNG charts and an HTML page summarising a run directory;
+//! - [`bench`]: the benchmarks (model throughput, the pipeline at scale, the dashboard's cost);
+//! - [`launch`]: what each subcommand does: starting a run (run-directory lock, Ctrl-C, exit
+//!   codes), cross-validation folds and the smaller commands.
 
 pub mod bench;
-pub mod bench_scale;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod experiments;
 pub mod headless;
+pub mod launch;
 pub mod metrics;
 pub mod model;
 pub mod predict;

@@ -542,13 +542,34 @@ fn symlink_loops_neither_hang_nor_multiply_images() {
 
 #[cfg(unix)]
 #[test]
-fn a_self_referencing_or_dangling_link_is_an_error_naming_it_not_a_hang() {
+fn a_self_referencing_or_dangling_link_is_skipped_and_listed_not_a_hang() {
     use std::os::unix::fs::symlink;
-    for (tag, target) in [("self", "loop.png"), ("dangling", "nowhere.png")] {
+    for (tag, target, os_error) in [
+        ("self", "loop.png", "symbolic links"),
+        ("dangling", "nowhere.png", "No such file"),
+    ] {
         let data = tiny_dataset(&format!("link-{tag}"));
         symlink(target, data.join("unlabeled/loop.png")).unwrap();
+        // Skipped like any other bad file, and listed with the OS error.
         let out = train(&data, &[]);
-        assert_error(&out, &["cannot read", "unlabeled/loop.png"]);
+        let run = assert_trained(&out, &data);
+        let skipped = skipped_list(&run);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].0, "unlabeled/loop.png");
+        assert!(
+            skipped[0].1.starts_with("cannot read: ") && skipped[0].1.contains(os_error),
+            "{skipped:?}"
+        );
+        assert_eq!(started(&run)["unlabeled"], 6, "{}", describe(&out));
+        // With --on-bad-image fail: an error naming it, the OS error printed once.
+        let out = train(&data, &["--on-bad-image", "fail"]);
+        assert_error(&out, &["cannot read", "unlabeled/loop.png", os_error]);
+        assert_eq!(
+            stderr(&out).matches(os_error).count(),
+            1,
+            "{}",
+            describe(&out)
+        );
         cleanup(&data);
     }
 }
@@ -584,7 +605,7 @@ fn fifos_and_devices_are_skipped_not_read() {
 
 #[cfg(unix)]
 #[test]
-fn unreadable_file_and_folder_are_errors_naming_them() {
+fn an_unreadable_file_is_skipped_and_an_unreadable_folder_is_an_error_naming_them() {
     use std::os::unix::fs::PermissionsExt;
     let chmod = |p: &Path, mode: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
@@ -594,20 +615,33 @@ fn unreadable_file_and_folder_are_errors_naming_them() {
     chmod(&file, 0o000);
     // Root (and any process with CAP_DAC_OVERRIDE, as in CI containers) reads it anyway, and
     // the same holds for a folder without the read or execute bit: there the run must simply
-    // succeed, and only the error assertion is skipped.
-    let privileged = std::fs::read(&file).is_ok();
+    // succeed, and only the skip and error assertions are left out.
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let privileged = root || std::fs::read(&file).is_ok();
     let out = train(&data, &[]);
+    let run = assert_trained(&out, &data);
     if privileged {
-        eprintln!("permissions do not block reads here (root): error assertion skipped");
-        assert_trained(&out, &data);
+        eprintln!("permissions do not block reads here (root): skip assertion left out");
     } else {
+        let skipped = skipped_list(&run);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].0, "train/a/0.png");
+        assert!(skipped[0].1.contains("ermission denied"), "{skipped:?}");
+        let out = train(&data, &["--on-bad-image", "fail"]);
         assert_error(&out, &["cannot read", "train/a/0.png", "ermission denied"]);
+        assert_eq!(
+            stderr(&out).matches("ermission denied").count(),
+            1,
+            "{}",
+            describe(&out)
+        );
     }
     chmod(&file, 0o644);
 
     let dir = data.join("unlabeled/b");
     chmod(&dir, 0o000);
-    let privileged = std::fs::read_dir(&dir).is_ok();
+    let privileged = root || std::fs::read_dir(&dir).is_ok();
     std::fs::remove_dir_all(runs_of(&data)).ok();
     let out = train(&data, &[]);
     if privileged {
@@ -1002,4 +1036,443 @@ fn bench_refuses_sizes_the_model_cannot_take() {
         let out = run_limited(cmd, Duration::from_secs(120));
         assert_error(&out, &["size"]);
     }
+}
+
+// ---------------------------------------------------------------- one writer per run directory
+
+/// The run directories under `runs`.
+fn run_dirs(runs: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(runs)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `started` records of a run's metrics.jsonl so far (a torn last line is skipped).
+fn started_records(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["type"] == "started")
+        .collect()
+}
+
+/// Polls `ready` every 50 ms for up to two minutes, failing if `child` exits first.
+fn wait_until(child: &mut std::process::Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before {what}"
+        );
+        assert!(Instant::now() < deadline, "{what}: not within two minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A background process, killed if a failed assertion leaves it running.
+struct Background(std::process::Child);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// `cmd` started in the background with no input or output.
+fn background(mut cmd: Command) -> Background {
+    Background(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_live_run_refuses_a_second_writer_and_a_killed_one_does_not_block_a_resume() {
+    let data = tiny_dataset("lock");
+    let runs = runs_of(&data);
+    // A run far too long to finish, checkpointing every second.
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--data"])
+        .arg(&data)
+        .arg("--runs-dir")
+        .arg(&runs)
+        .args([
+            "--warmup-epochs",
+            "1000000",
+            "--rounds",
+            "1",
+            "--seed",
+            "0",
+            "--checkpoint-every-secs",
+            "1",
+        ]);
+    let Background(live) = &mut background(cmd);
+    wait_until(live, "a resumable checkpoint", || {
+        run_dirs(&runs)
+            .first()
+            .is_some_and(|r| r.join("resume.json").is_file())
+    });
+    let run = only_run_dir(&runs);
+
+    // A second writer fails at once, naming the directory and the live process; it writes
+    // nothing (the live run's log still has its one `started` record).
+    for _ in 0..2 {
+        let mut cmd = bin();
+        cmd.args(["train", "--headless", "--resume"]).arg(&run);
+        let start = Instant::now();
+        let out = run_limited(cmd, Duration::from_secs(60));
+        assert_error(
+            &out,
+            &[
+                &format!("run directory {} is in use", run.display()),
+                &format!("by process {} (selftrain train)", live.id()),
+                "wait for it or stop it",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not refused at once"
+        );
+    }
+    assert!(live.try_wait().unwrap().is_none(), "the live run goes on");
+    assert_eq!(started_records(&run).len(), 1);
+    let lock = std::fs::read_to_string(run.join("run.lock")).unwrap();
+    assert_eq!(lock.trim(), live.id().to_string());
+
+    // kill -9 leaves run.lock behind; it does not block the resume.
+    live.kill().unwrap();
+    live.wait().unwrap();
+    assert!(run.join("run.lock").is_file());
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--resume"]).arg(&run);
+    let Background(resumed) = &mut background(cmd);
+    wait_until(resumed, "the resumed run's start", || {
+        started_records(&run)
+            .last()
+            .is_some_and(|s| s["resumed_at_step"].is_u64())
+    });
+    let lock = std::fs::read_to_string(run.join("run.lock")).unwrap();
+    assert_eq!(
+        lock.trim(),
+        resumed.id().to_string(),
+        "the new holder's pid"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &resumed.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = resumed.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        read_json(&run.join("summary.json"))["stop_reason"],
+        "stopped"
+    );
+    cleanup(&data);
+}
+
+// ---------------------------------------------------------------- negative numbers after a flag
+
+/// `selftrain train --headless` on `data` with only `flags` (no budget flags of [`train`], so a
+/// flag may be given that [`train`] already gives).
+fn train_with(data: &Path, flags: &[&str]) -> Output {
+    let _ = std::fs::remove_dir_all(runs_of(data));
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--data"])
+        .arg(data)
+        .arg("--runs-dir")
+        .arg(runs_of(data))
+        .args(flags);
+    run_limited(cmd, Duration::from_secs(120))
+}
+
+#[test]
+fn a_negative_number_after_a_flag_is_its_value() {
+    let data = tiny_dataset("negative");
+    let not_a_flag = |out: &Output| {
+        let err = stderr(out);
+        assert!(
+            !err.contains("unexpected argument") && !err.contains("a value is required"),
+            "{}",
+            describe(out)
+        );
+    };
+    // Out of range: the configuration's validation names the field.
+    for (flags, field) in [
+        (["--threshold", "-0.1"], "threshold"),
+        (["--lr", "-0.001"], "learning_rate"),
+        (["--pseudo-weight", "-1"], "pseudo_weight"),
+        (
+            ["--selection-standard-errors", "-1"],
+            "selection_standard_errors",
+        ),
+    ] {
+        let out = train_with(&data, &flags);
+        assert_error(&out, &[&format!("config field `{field}`"), flags[1]]);
+        not_a_flag(&out);
+    }
+    // Unsigned flags: the flag's parser refuses the value, naming the flag.
+    for flag in ["--seed", "--batch-size", "--rounds"] {
+        let out = train_with(&data, &[flag, "-1"]);
+        assert_error(&out, &[&format!("invalid value '-1' for '{flag}")]);
+        not_a_flag(&out);
+    }
+    // In range: -0 is a threshold of zero, and the run trains.
+    let out = train(&data, &["--threshold", "-0"]);
+    let run = assert_trained(&out, &data);
+    assert_eq!(started(&run)["threshold"].as_f64(), Some(0.0));
+    cleanup(&data);
+}
+
+// ---------------------------------------------------------------- data, memory and report checks
+
+/// [`train`] with environment variables set for the binary.
+fn train_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let _ = std::fs::remove_dir_all(runs_of(data));
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--data"])
+        .arg(data)
+        .arg("--runs-dir")
+        .arg(runs_of(data))
+        .args([
+            "--warmup-epochs",
+            "2",
+            "--epochs-per-round",
+            "1",
+            "--rounds",
+            "1",
+        ])
+        .args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = run_limited(cmd, Duration::from_secs(120));
+    assert_no_panic(&out);
+    out
+}
+
+#[test]
+fn a_run_that_cannot_fit_in_memory_is_refused_before_decoding_with_the_numbers() {
+    let data = tiny_dataset("memory");
+    // With --on-bad-image fail, decoding this file would be the error: the refusal comes first.
+    std::fs::write(at(&data, "train/a/corrupt.png"), noise(300, 3)).unwrap();
+    let env = [("SELFTRAIN_MEM_AVAILABLE", "1G")];
+    let flags = [
+        "--image-size",
+        "1024x1024",
+        "--channels",
+        "1",
+        "--on-bad-image",
+        "fail",
+    ];
+    let out = train_with_env(&data, &flags, &env);
+    assert_error(
+        &out,
+        &[
+            "not enough memory",
+            "of 1x1024x1024",
+            "but only 1.0 GiB is available",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(!err.contains("corrupt.png"), "{}", describe(&out));
+    assert!(err.contains("memory estimate: "), "{}", describe(&out));
+    // The same data at its own size fits, and the run's header gives the estimate.
+    std::fs::remove_file(data.join("train/a/corrupt.png")).unwrap();
+    let out = train_with_env(&data, &[], &env);
+    assert_trained(&out, &data);
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("memory estimate: "))
+        .unwrap_or_else(|| panic!("no estimate line: {}", describe(&out)));
+    assert!(line.ends_with(" of 1.0 GiB available"), "{line}");
+    // A malformed override is an error naming the variable.
+    let out = train_with_env(&data, &[], &[("SELFTRAIN_MEM_AVAILABLE", "lots")]);
+    assert_error(&out, &["SELFTRAIN_MEM_AVAILABLE", "lots"]);
+    cleanup(&data);
+}
+
+#[test]
+fn report_on_huge_but_finite_losses_finishes_with_charts() {
+    let data = tiny_dataset("huge-loss");
+    let run = assert_trained(&train(&data, &[]), &data);
+    let metrics = run.join("metrics.jsonl");
+    let mut lines = Vec::new();
+    let mut i = 0;
+    for mut record in read_jsonl(&metrics) {
+        if record["type"] == "loss" {
+            let huge = [1e307, 1.7e308, f64::MAX][i % 3];
+            i += 1;
+            record["supervised"] = serde_json::json!(huge);
+            record["total"] = serde_json::json!(huge);
+        }
+        lines.push(serde_json::to_string(&record).unwrap());
+    }
+    assert!(i > 0, "the run recorded no loss");
+    std::fs::write(&metrics, lines.join("\n") + "\n").unwrap();
+    let mut cmd = bin();
+    cmd.arg("report").arg(&run);
+    let out = run_limited(cmd, Duration::from_secs(60));
+    assert_no_panic(&out);
+    assert!(out.status.success(), "{}", describe(&out));
+    let png = std::fs::read(run.join("report/loss.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "loss.png is not a PNG");
+    cleanup(&data);
+}
+
+#[cfg(unix)]
+#[test]
+fn class_folders_whose_names_are_not_utf8_are_refused_by_path() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let data = tiny_dataset("utf8");
+    // Two folders that differ only in invalid bytes: lossy names would make them one class.
+    for bytes in [&b"d\xff"[..], &b"d\xfe"[..]] {
+        let dir = data.join("train").join(OsStr::from_bytes(bytes));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0.png"), png_bytes()).unwrap();
+    }
+    let out = train(&data, &[]);
+    assert_error(&out, &["train/d", "not valid UTF-8"]);
+    cleanup(&data);
+}
+
+#[test]
+fn a_minority_of_odd_images_deciding_the_shape_is_named_in_a_warning() {
+    let data = tiny_dataset("odd-shape");
+    grey_png(&data, "unlabeled/tiny.png", 1, 1, 1);
+    RgbImage::from_pixel(8, 8, Rgb([200, 10, 10]))
+        .save(at(&data, "unlabeled/red.png"))
+        .unwrap();
+    let out = train(&data, &[]);
+    assert_trained(&out, &data);
+    let all = all_output(&out);
+    assert!(
+        all.contains("warning: images differ in size") && all.contains("unlabeled/tiny.png (1x1)"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        all.contains("have colour") && all.contains("unlabeled/red.png"),
+        "{}",
+        describe(&out)
+    );
+    cleanup(&data);
+}
+
+#[test]
+fn a_runs_folder_inside_the_data_is_refused_and_old_runs_inside_are_left_out() {
+    let data = tiny_dataset("runs-inside");
+    let out = {
+        let mut cmd = bin();
+        cmd.args(["train", "--headless", "--data"])
+            .arg(&data)
+            .arg("--runs-dir")
+            .arg(data.join("unlabeled/runs"))
+            .args(["--warmup-epochs", "1", "--rounds", "0"]);
+        run_limited(cmd, Duration::from_secs(120))
+    };
+    assert_error(
+        &out,
+        &["unlabeled/runs", "--runs-dir", "outside the data folder"],
+    );
+    // A previous run copied into the data: its PNG charts are not read as images.
+    let run = assert_trained(&train(&data, &[]), &data);
+    let mut report = bin();
+    report.arg("report").arg(&run);
+    let out = run_limited(report, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", describe(&out));
+    let copy = data.join("unlabeled/old-run");
+    std::fs::create_dir_all(copy.join("report")).unwrap();
+    for f in ["metrics.jsonl", "summary.json", "report/loss.png"] {
+        std::fs::copy(run.join(f), copy.join(f)).unwrap();
+    }
+    let out = train(&data, &[]);
+    let run = assert_trained(&out, &data);
+    assert_eq!(started(&run)["unlabeled"], 6, "{}", describe(&out));
+    let all = all_output(&out);
+    assert!(
+        all.contains("unlabeled/old-run") && all.contains("left out"),
+        "{}",
+        describe(&out)
+    );
+    cleanup(&data);
+}
+
+#[test]
+fn degenerate_setups_are_refused_or_warned_about() {
+    // A single class: nothing to learn.
+    let base = temp_dir("one-class");
+    let data = base.join("data");
+    for i in 0..4 {
+        grey_png(&data, &format!("train/only/{i}.png"), 8, 8, i);
+    }
+    let out = train(&data, &[]);
+    assert_error(&out, &["train", "single class"]);
+    let _ = std::fs::remove_dir_all(&base);
+
+    // Every class weight 0: the supervised loss is always 0.
+    let data = tiny_dataset("zero-weights");
+    let config = data.parent().unwrap().join("zero.toml");
+    std::fs::write(&config, "class_weights = [0.0, 0.0, 0.0]\n").unwrap();
+    let out = train(&data, &["--config", config.to_str().unwrap()]);
+    assert_error(&out, &["class_weights", "every weight is 0"]);
+
+    // A shift as large as the image: a warning naming the field.
+    let out = train(&data, &["--augment-shift", "8"]);
+    assert_trained(&out, &data);
+    let all = all_output(&out);
+    assert!(
+        all.contains("warning: config field `augment_shift`") && all.contains("8x8"),
+        "{}",
+        describe(&out)
+    );
+    cleanup(&data);
+}
+
+#[test]
+fn import_idx_names_an_out_of_range_label() {
+    let dir = temp_dir("idx-range");
+    let images = dir.join("images");
+    std::fs::write(
+        &images,
+        [idx_header(0x803, &[6, 2, 2]), vec![9; 24]].concat(),
+    )
+    .unwrap();
+    let labels = dir.join("labels");
+    std::fs::write(
+        &labels,
+        [idx_header(0x801, &[6]), vec![0, 1, 0, 1, 77, 1]].concat(),
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.args(["import", "idx", "--images"])
+        .arg(&images)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(["--labels-per-class", "1"]);
+    let out = run_limited(cmd, Duration::from_secs(60));
+    assert_error(&out, &["labels", "label 77 of sample 4", "out of range"]);
+    assert!(
+        !stderr(&out).contains("only 0 samples"),
+        "{}",
+        describe(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -121,14 +121,26 @@ fn bench_scale_reports_every_figure_as_json() {
     let r2 = scaling["fit_r_squared"].as_f64().unwrap();
     assert!((0.0..=1.0 + 1e-9).contains(&r2), "{r2}");
 
-    // Memory: 2600 images of 784 bytes, and the goal computed from them.
+    // Memory, against figures known without the formula: the sample data is 2600 grey 28×28
+    // images (2,038,400 bytes decoded); the default CNN for 1×28×28 inputs and 10 classes has
+    // 421,930 parameters (1,687,720 bytes as f32, the figure of the recorded MNIST run in
+    // bench/scale-mnist-2026-11-28.json); the README's goal for them is 7,802,920 bytes
+    // (7.4 MiB). A process that has decoded, trained and predicted peaks well above that, so on
+    // data this small the goal is reported as not met.
     let m = &v["memory"];
-    assert_eq!(m["decoded_bytes"], 2600 * 784);
-    let peak = positive(&m["peak_rss_bytes"], "peak RSS") as u64;
-    let model = positive(&m["model_param_bytes"], "model bytes") as u64;
-    assert_eq!(m["goal_bytes"], 3 * 2600 * 784 + model);
-    assert_eq!(m["within_goal"], peak < 3 * 2600 * 784 + model);
-    assert!(m["peak_rss_after_decode_bytes"].as_u64().unwrap() <= peak);
+    assert_eq!(m["decoded_bytes"], 2_038_400);
+    assert_eq!(m["model_param_bytes"], 1_687_720);
+    assert_eq!(m["goal_bytes"], 7_802_920);
+    let peak = positive(&m["peak_rss_bytes"], "peak RSS");
+    assert!(peak > 7_802_920.0, "{m}");
+    assert_eq!(m["within_goal"], false, "{m}");
+    let after_decode = positive(&m["peak_rss_after_decode_bytes"], "peak after decode");
+    let after_train = positive(&m["peak_rss_after_train_bytes"], "peak after training");
+    assert!(after_decode <= after_train && after_train <= peak, "{m}");
+    let mib = m["peak_rss_mib"].as_f64().unwrap();
+    assert!((mib * 1024.0 * 1024.0 - peak).abs() < 1.0, "{m}");
+    let over = m["peak_over_decoded"].as_f64().unwrap();
+    assert!((over * 2_038_400.0 - peak).abs() < 1.0, "{m}");
 
     // Progress went to stderr; the temporary import folder is gone.
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -54,9 +54,8 @@ fn assert_covers(expected: &Value, actual: &Value, at: &str) {
 }
 
 fn assert_csv_covers(expected: &Path, actual: &Path) {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    };
+    let read =
+        |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let (e, a) = (read(expected), read(actual));
     let (mut e, mut a) = (e.lines(), a.lines());
     let e_head: Vec<&str> = e.next().unwrap().split(',').collect();
@@ -128,7 +127,11 @@ fn a_short_run_reproduces_the_recorded_golden_run() {
 
     let recorded = read_jsonl(&golden.join("metrics.jsonl"));
     let now = read_jsonl(&run.join("metrics.jsonl"));
-    assert_eq!(recorded.len(), now.len(), "metrics.jsonl: number of records");
+    assert_eq!(
+        recorded.len(),
+        now.len(),
+        "metrics.jsonl: number of records"
+    );
     for (i, (e, a)) in recorded.iter().zip(&now).enumerate() {
         assert_covers(e, a, &format!("metrics.jsonl line {}", i + 1));
     }

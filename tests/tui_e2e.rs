@@ -1,6 +1,7 @@
 //! The real binary's dashboard, driven like a person would in tmux (120×40): change τ, pause,
-//! open the inspector, accept a sample, quit with `q` `y`; then the screen and `events.jsonl`
-//! are checked. Skipped (with a message) only when tmux is missing and `CI` is unset.
+//! open the inspector, accept a sample (acknowledged in the list and the event log), quit with
+//! `q` `y`; then the screen and `events.jsonl` are checked. Skipped (with a message) only when
+//! tmux is missing and `CI` is unset.
 
 mod common;
 
@@ -181,13 +182,19 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
     assert!(screen.contains("nearest τ first"), "{screen}");
     let index = number_after(&screen, "Sample #").expect("selected sample index");
     tmux.send("a");
-    let screen = tmux.wait_for("the acceptance acknowledged", long, |s| {
+    // `✓ accepted` in the list's `you` column: the trainer acknowledged the action (before
+    // that the column reads `… accept`).
+    tmux.wait_for("the acceptance acknowledged", long, |s| {
         s.contains("✓ accepted")
     });
-    assert!(
-        screen.contains(&format!("#{index} accepted as")) || screen.contains("accept as"),
-        "{screen}"
-    );
+    // Back on the dashboard (the key also clears the `sent: …` feedback), the event log holds
+    // the line written only when the trainer reports the control applied.
+    tmux.send("i");
+    let logged = format!("sample #{index} accepted as `");
+    let screen = tmux.wait_for("the acceptance in the event log", long, |s| {
+        s.contains("Events") && s.contains(&logged)
+    });
+    assert!(!screen.contains("sent: "), "{screen}");
 
     // Quit: asks, then stops (checkpoint) and leaves once the trainer has finished.
     tmux.send("q");

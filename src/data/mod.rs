@@ -1,15 +1,18 @@
 //! Data: image folders, IDX files, in-memory image sets and batching.
 
 pub mod augment;
+pub mod fingerprint;
 pub mod folder;
 pub mod idx;
 pub mod image_set;
+pub mod memory;
 pub mod split;
 
 pub use augment::Augment;
+pub use fingerprint::{DataFingerprint, FingerprintCheck};
 pub use folder::{
-    BadImagePolicy, DataError, DatasetOptions, LoadedDataset, SkippedFile, decode_image_file,
-    load_dataset,
+    BadImagePolicy, DECODE_CHUNK, DataError, DatasetOptions, DatasetPlan, LoadedDataset,
+    SkippedFile, decode_image_file, load_dataset, load_dataset_checked,
 };
 pub use idx::{IdxError, ImportOptions, ImportReport, import_idx};
 pub use image_set::{ImageSet, ImageShape};

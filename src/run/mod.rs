@@ -6,6 +6,7 @@
 
 mod atomic;
 mod jsonl;
+mod lock;
 pub mod pseudo_csv;
 pub mod reader;
 mod reasons;
@@ -14,6 +15,7 @@ mod version;
 
 pub use atomic::atomic_write;
 pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
+pub use lock::{LOCK_FILE, LockError, RunLock};
 pub use reader::{
     LineError, MetricsLine, MetricsLog, MetricsRecord, RunRecords, parse_metrics,
     parse_metrics_line, read_events, read_metrics, read_model_info, read_summary,

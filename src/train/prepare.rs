@@ -1,9 +1,17 @@
-//! Loading a data root and preparing the splits a run uses.
+//! Loading a data root and preparing the splits a run uses: where the data and the
+//! configuration meet, so the checks that need both (memory, degenerate setups) are made here,
+//! before any image is decoded where possible.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{ClassWeighting, TrainConfig};
-use crate::data::{DatasetOptions, ImageSet, ImageShape, SkippedFile, load_dataset, split};
+use crate::data::memory::{self, MemoryEstimate, RunSize};
+use crate::data::{
+    DECODE_CHUNK, DatasetOptions, DatasetPlan, ImageSet, ImageShape, SkippedFile,
+    load_dataset_checked, split,
+};
+use crate::train::engine::inference_batch_size;
 
 /// The splits of a run, ready for training.
 #[derive(Debug, Clone)]
@@ -37,13 +45,37 @@ impl PreparedData {
 }
 
 /// Loads the data root named by the configuration and holds out the validation split.
+///
+/// Before decoding, prints the run's memory estimate (and refuses a run that will not fit in
+/// the available memory), refuses setups where nothing can be learnt (a single class, every
+/// class weight 0, the runs folder inside a split folder) and warns about doubtful ones;
+/// warnings go to stderr as `warning: ...` lines.
 pub fn prepare(cfg: &TrainConfig) -> anyhow::Result<Arc<PreparedData>> {
-    let loaded = load_dataset(&DatasetOptions {
-        root: cfg.data.clone(),
-        channels: cfg.channels,
-        size: cfg.image_size.map(|[h, w]| (h, w)),
-        on_bad_image: cfg.on_bad_image,
-    })?;
+    check_config(cfg)?;
+    let mut warnings = Vec::new();
+    let loaded = load_dataset_checked(
+        &DatasetOptions {
+            root: cfg.data.clone(),
+            channels: cfg.channels,
+            size: cfg.image_size.map(|[h, w]| (h, w)),
+            on_bad_image: cfg.on_bad_image,
+        },
+        |plan| -> anyhow::Result<()> {
+            warnings.extend(check_plan(cfg, plan)?);
+            let available = memory::available_memory().map_err(anyhow::Error::msg)?;
+            let estimate = memory::estimate(&run_size(cfg, plan));
+            eprintln!("{}", memory_line(&estimate, available));
+            if let Some(available) = available
+                && estimate.total() > available
+            {
+                anyhow::bail!(memory_refusal(plan, &estimate, available));
+            }
+            Ok(())
+        },
+    )?;
+    for w in warnings.iter().chain(&loaded.warnings) {
+        eprintln!("warning: {w}");
+    }
     let num_classes = loaded.classes.len();
     let (train, val) = match loaded.val {
         _ if cfg.cv_folds >= 2 => {
@@ -97,6 +129,109 @@ pub fn prepare(cfg: &TrainConfig) -> anyhow::Result<Arc<PreparedData>> {
         pool: loaded.unlabeled,
         skipped: loaded.skipped,
     }))
+}
+
+/// Refuses configurations where nothing can be learnt or that would read a run's output as
+/// data.
+fn check_config(cfg: &TrainConfig) -> anyhow::Result<()> {
+    if let Some(ws) = &cfg.class_weights
+        && !ws.is_empty()
+        && ws.iter().all(|w| *w == 0.0)
+    {
+        anyhow::bail!(
+            "config field `class_weights`: every weight is 0, so the supervised loss is always 0 \
+             and nothing can be learnt"
+        );
+    }
+    if let Some(split) = split_holding(&cfg.data, &cfg.runs_dir) {
+        anyhow::bail!(
+            "the runs folder {} is inside {}: the next run would read this run's output as \
+             images; choose a --runs-dir outside the data folder",
+            cfg.runs_dir.display(),
+            cfg.data.join(split).display()
+        );
+    }
+    Ok(())
+}
+
+/// The split folder of `data` that holds `path`, if any (compared as canonical paths).
+fn split_holding(data: &Path, path: &Path) -> Option<&'static str> {
+    let data = std::fs::canonicalize(data).ok()?;
+    let path = std::fs::canonicalize(path).ok()?;
+    ["train", "val", "test", "unlabeled"]
+        .into_iter()
+        .find(|split| path.starts_with(data.join(split)))
+}
+
+/// Checks what the data will be once loaded against the configuration: refuses a single class,
+/// returns warnings for doubtful settings.
+fn check_plan(cfg: &TrainConfig, plan: &DatasetPlan) -> anyhow::Result<Vec<String>> {
+    if plan.classes < 2 {
+        anyhow::bail!(
+            "{} holds a single class folder: a classifier needs at least two classes (one \
+             folder of labelled images per class)",
+            cfg.data.join("train").display()
+        );
+    }
+    let mut warnings = Vec::new();
+    let side = plan.shape.height.min(plan.shape.width);
+    if cfg.augment_shift > 0 && cfg.augment_shift >= side {
+        warnings.push(format!(
+            "config field `augment_shift`: a shift of up to {} pixels is not smaller than the \
+             {}x{} images, so some shifted images are entirely blank",
+            cfg.augment_shift, plan.shape.height, plan.shape.width
+        ));
+    }
+    Ok(warnings)
+}
+
+/// What the run will hold in memory, from the configuration and the dataset plan.
+fn run_size(cfg: &TrainConfig, plan: &DatasetPlan) -> RunSize {
+    let labelled = plan.train + plan.val;
+    let eval_batch = cfg.batch_size.max(64).min(labelled.max(plan.test));
+    let pool_batch = inference_batch_size(cfg.batch_size).min(plan.unlabeled);
+    RunSize {
+        shape: plan.shape,
+        num_classes: plan.classes,
+        images: plan.images(),
+        labelled,
+        decode_chunk: DECODE_CHUNK,
+        batch_size: cfg.batch_size.min(labelled + plan.unlabeled).max(1),
+        inference_batch: eval_batch.max(pool_batch),
+        model: cfg.model,
+    }
+}
+
+/// The run's memory line, e.g. `memory estimate: 1.2 GiB of 14.8 GiB available`.
+fn memory_line(estimate: &MemoryEstimate, available: Option<u64>) -> String {
+    let total = memory::format_bytes(estimate.total());
+    match available {
+        Some(a) => format!(
+            "memory estimate: {total} of {} available",
+            memory::format_bytes(a)
+        ),
+        None => format!("memory estimate: {total} (available memory unknown)"),
+    }
+}
+
+/// Why a run that needs more than `available` is refused, with the parts of the estimate.
+fn memory_refusal(plan: &DatasetPlan, estimate: &MemoryEstimate, available: u64) -> String {
+    let s = plan.shape;
+    format!(
+        "not enough memory: this run needs about {} ({} for {} images of {}x{}x{}, {} for the \
+         model, {} for one batch) but only {} is available; choose a smaller --image-size or \
+         --batch-size (or set {} to the memory this run may use)",
+        memory::format_bytes(estimate.total()),
+        memory::format_bytes(estimate.images),
+        plan.images(),
+        s.channels,
+        s.height,
+        s.width,
+        memory::format_bytes(estimate.model),
+        memory::format_bytes(estimate.batch),
+        memory::format_bytes(available),
+        memory::AVAILABLE_OVERRIDE
+    )
 }
 
 /// Per-class weights of the supervised loss.

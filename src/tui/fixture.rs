@@ -404,16 +404,16 @@ pub fn read_only_app() -> App {
     let samples = last
         .predictions
         .iter()
-        .map(|p| crate::tui::app::SampleInfo {
+        .map(|p| crate::tui::samples::SampleInfo {
             file: format!(
                 "unlabeled/{}/{:05}.png",
                 CLASSES[p.truth.unwrap_or(0)],
                 p.index
             ),
             status: if p.accepted {
-                crate::tui::app::SampleStatus::Accepted
+                crate::tui::samples::SampleStatus::Accepted
             } else {
-                crate::tui::app::SampleStatus::Rejected
+                crate::tui::samples::SampleStatus::Rejected
             },
         })
         .collect();

@@ -1,4 +1,4 @@
-//! Help overlay listing every key.
+//! Help overlay listing every key, by section, from the key table ([`keys::help_sections`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -6,64 +6,19 @@ use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use crate::tui::keys::{self, HelpSection};
 use crate::tui::widgets::{self, centered, pad, panel};
-
-/// Every key, by section: `(section, [(keys, what it does)])`.
-pub const KEYS: &[(&str, &[(&str, &str)])] = &[
-    (
-        "Everywhere",
-        &[
-            ("?", "this help (any key closes)"),
-            ("q", "stop (checkpoint) and quit"),
-            ("Ctrl-C", "stop now; twice: leave"),
-            ("] [", "τ +0.01 / -0.01"),
-            ("} {", "τ ±0.05 (with shift)"),
-            ("= -", "λ +0.05 / -0.05"),
-            ("+ _", "λ ±0.25 (with shift)"),
-            ("p", "pause / resume training"),
-            ("s", "save a checkpoint now"),
-            ("i", "inspector / dashboard"),
-        ],
-    ),
-    (
-        "Dashboard",
-        &[
-            ("tab S-tab", "move focus (tabs if small)"),
-            ("1-5", "focus a panel"),
-            ("space", "toggle the focused panel"),
-            ("w", "loss: recent / whole run"),
-            ("n", "confusion: counts / row %"),
-            ("v", "confusion: validation/test"),
-            ("↑ ↓ end", "scroll the event log"),
-        ],
-    ),
-    (
-        "Inspector",
-        &[
-            ("↑↓ jk", "select a sample"),
-            ("PgUp PgDn", "move by 10"),
-            ("Home End", "first / last"),
-            ("tab", "rejected / accepted list"),
-            ("f F", "filter: next/prev class"),
-            ("a", "accept, predicted label"),
-            ("l", "label as… (0-9/↑↓ enter)"),
-            ("x", "exclude as an outlier"),
-            ("c", "image: colour / grey"),
-            ("esc", "back to the dashboard"),
-        ],
-    ),
-];
 
 const KEY_W: usize = 10;
 
-fn section_lines(sections: &[(&str, &[(&str, &str)])], width: usize) -> Vec<Line<'static>> {
+fn section_lines(sections: &[HelpSection], width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for (n, (title, keys)) in sections.iter().enumerate() {
+    for (n, (title, entries)) in sections.iter().enumerate() {
         if n > 0 {
             lines.push(Line::raw(""));
         }
         lines.push(Line::from(Span::raw(title.to_string()).bold().underlined()));
-        for (k, what) in keys.iter() {
+        for (k, what) in entries.iter() {
             lines.push(Line::from(vec![
                 Span::raw(pad(k, KEY_W)).fg(widgets::PENDING),
                 Span::raw(widgets::truncate(what, width.saturating_sub(KEY_W))),
@@ -77,13 +32,14 @@ fn section_lines(sections: &[(&str, &[(&str, &str)])], width: usize) -> Vec<Line
 pub fn draw(frame: &mut Frame, area: Rect) {
     let col_w = KEY_W + 27;
     let two = area.width as usize >= 2 * col_w + 5;
+    let sections = keys::help_sections();
     let (left, right): (Vec<_>, Vec<_>) = if two {
         (
-            section_lines(&KEYS[..1], col_w),
-            section_lines(&KEYS[1..], col_w),
+            section_lines(&sections[..1], col_w),
+            section_lines(&sections[1..], col_w),
         )
     } else {
-        (section_lines(KEYS, col_w), Vec::new())
+        (section_lines(&sections, col_w), Vec::new())
     };
     let rows = left.len().max(right.len()) as u16;
     let width = if two { 2 * col_w + 5 } else { col_w + 2 } as u16;
@@ -120,8 +76,8 @@ mod tests {
 
     #[test]
     fn every_entry_fits_two_columns_at_80_columns() {
-        for (_, keys) in KEYS {
-            for (k, what) in keys.iter() {
+        for (_, lines) in keys::help_sections() {
+            for (k, what) in lines.iter() {
                 assert!(k.chars().count() < KEY_W, "{k}");
                 assert!(what.chars().count() <= 27, "{what}");
             }

@@ -8,8 +8,12 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::tui::app::{App, InspectorList, MarkState, SampleAction, SampleMark, SampleStatus};
+use crate::tui::acceptance::why_rejected;
+use crate::tui::app::App;
 use crate::tui::images::halfblock;
+use crate::tui::inspector_list::InspectorList;
+use crate::tui::keys::{self, KeyMode};
+use crate::tui::samples::{MarkState, SampleAction, SampleMark, SampleStatus};
 use crate::tui::widgets::{self, panel, truncate};
 
 /// The user's action on a sample, in two or three words (list column).
@@ -214,13 +218,12 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
 
     let tau = app.dialled_threshold();
-    // Confident enough but rejected: the class-balanced policy's quota was full.
-    let over_quota = info.status == SampleStatus::Rejected
-        && app
-            .pseudo
-            .as_ref()
-            .filter(|r| r.round == app.predictions_round)
-            .is_some_and(|r| p.confidence() >= r.threshold);
+    let round_threshold = app
+        .pseudo
+        .as_ref()
+        .filter(|r| r.round == app.predictions_round)
+        .map(|r| r.threshold);
+    let why = why_rejected(info.status, p.confidence(), round_threshold);
     let side = if p.confidence() >= tau {
         "at or above"
     } else {
@@ -275,11 +278,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             "{} in round {}{}",
             info.status.label(),
             app.predictions_round,
-            if over_quota {
-                " (over its class quota)"
-            } else {
-                ""
-            }
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
         )),
     ]));
     if let Some(m) = app.marks.get(&p.index) {
@@ -385,10 +384,20 @@ fn draw_picker(frame: &mut Frame, area: Rect, app: &App) {
             }
         })
         .collect();
-    lines.push(Line::from(
-        Span::raw("↑↓ enter · 0-9 · esc: cancel").fg(widgets::DIM),
-    ));
+    lines.push(Line::from(Span::raw(picker_hints()).fg(widgets::DIM)));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The picker's key hints from the key table: `keys` or `keys: word`, separated by ` · `.
+fn picker_hints() -> String {
+    keys::hints(KeyMode::Picker)
+        .iter()
+        .map(|h| match h.word {
+            "" => h.keys.to_string(),
+            word => format!("{}: {word}", h.keys),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[cfg(test)]
@@ -399,5 +408,10 @@ mod tests {
     fn file_names_keep_their_end() {
         assert_eq!(truncate_left("unlabeled/coat/123.png", 12), "…oat/123.png");
         assert_eq!(truncate_left("a.png", 12), "a.png");
+    }
+
+    #[test]
+    fn picker_hints_come_from_the_key_table() {
+        assert_eq!(picker_hints(), "↑↓ enter · 0-9 · esc: cancel");
     }
 }

@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Tabs, Wrap};
 
 use crate::tui::app::{App, Panel, Screen};
+use crate::tui::keys::{self, KeyMode};
 use crate::tui::widgets::{self, centered, panel};
-use crate::tui::{accuracy, confusion, events, help, inspector, loss, pseudo, status};
+use crate::tui::{accuracy, confusion, event_log, help, inspector, loss, pseudo, status};
 
 /// Smallest usable terminal width.
 pub const MIN_WIDTH: u16 = 60;
@@ -45,11 +46,11 @@ pub fn arrangement(area: Rect) -> Arrangement {
 /// Draws one panel.
 pub fn draw_panel(frame: &mut Frame, area: Rect, app: &App, which: Panel, focused: bool) {
     match which {
-        Panel::Loss => loss::draw(frame, area, app, focused),
+        Panel::Loss => loss::draw(frame, area, &app.loss, app.loss_window, focused),
         Panel::Accuracy => accuracy::draw(frame, area, app, focused),
         Panel::Confusion => confusion::draw(frame, area, app, focused),
         Panel::Pseudo => pseudo::draw(frame, area, app, focused),
-        Panel::Events => events::draw(frame, area, app, focused),
+        Panel::Events => event_log::draw(frame, area, &app.log, focused),
     }
 }
 
@@ -119,12 +120,7 @@ fn draw_confirm(frame: &mut Frame, area: Rect) {
     let text = vec![
         Line::raw("Stop training and quit?"),
         Line::from(Span::raw("a checkpoint is saved first").fg(widgets::DIM)),
-        Line::from(vec![
-            Span::raw("y").fg(widgets::PENDING).bold(),
-            Span::raw(": yes   "),
-            Span::raw("n").fg(widgets::PENDING).bold(),
-            Span::raw(": no"),
-        ]),
+        confirm_hints(),
     ];
     frame.render_widget(
         Paragraph::new(text)
@@ -132,6 +128,18 @@ fn draw_confirm(frame: &mut Frame, area: Rect) {
             .block(panel(" Quit ", true)),
         rect,
     );
+}
+
+/// The quit question's answers from the key table: `y: yes   n: no`, keys highlighted.
+fn confirm_hints() -> Line<'static> {
+    let hints = keys::hints(KeyMode::Confirm);
+    let mut spans = Vec::new();
+    for (i, h) in hints.iter().enumerate() {
+        let gap = if i + 1 < hints.len() { "   " } else { "" };
+        spans.push(Span::raw(h.keys).fg(widgets::PENDING).bold());
+        spans.push(Span::raw(format!(": {}{gap}", h.word)));
+    }
+    Line::from(spans)
 }
 
 /// Draws the whole screen for the current state.

@@ -11,8 +11,26 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use crate::train::events::LossPoint;
-use crate::tui::app::{App, LossWindow};
 use crate::tui::widgets::{self, panel};
+
+/// Which steps the loss chart shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossWindow {
+    /// The most recent steps.
+    Recent,
+    /// The whole run (averaged into buckets).
+    Whole,
+}
+
+impl LossWindow {
+    /// The other window.
+    pub fn toggled(self) -> Self {
+        match self {
+            LossWindow::Recent => LossWindow::Whole,
+            LossWindow::Whole => LossWindow::Recent,
+        }
+    }
+}
 
 /// Steps shown in the recent window.
 pub const RECENT_STEPS: usize = 300;
@@ -171,9 +189,16 @@ impl LossHistory {
     }
 }
 
-/// Draws the loss chart.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
-    let window = match app.loss_window {
+/// Draws the loss chart of `history` over `window`.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    history: &LossHistory,
+    window: LossWindow,
+    focused: bool,
+) {
+    let series = history.series(window);
+    let window = match window {
         LossWindow::Recent => format!("last {RECENT_STEPS} steps"),
         LossWindow::Whole => "whole run".to_string(),
     };
@@ -182,7 +207,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         Span::raw(format!("· {window} ")).fg(widgets::DIM),
     ]);
     let block = panel(title, focused);
-    let series = app.loss.series(app.loss_window);
     let Some((x0, x1)) = series.x_bounds() else {
         frame.render_widget(
             Paragraph::new("waiting for the first training step…")
@@ -193,7 +217,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         return;
     };
     let y1 = (series.y_max() * 1.05).max(1e-3);
-    let last = app.loss.last();
+    let last = history.last();
     let name = |label: &str, v: Option<f64>| match v {
         Some(v) => format!("{label} {v:.3}"),
         None => label.to_string(),

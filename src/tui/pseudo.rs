@@ -10,7 +10,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::train::events::PseudoRound;
-use crate::tui::app::{App, WhatIf};
+use crate::tui::acceptance::WhatIf;
+use crate::tui::app::App;
 use crate::tui::widgets::{self, hbar, pad, panel, pct};
 
 const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];

@@ -32,7 +32,7 @@ pub struct DashboardOptions {
     /// Leave as soon as the run finishes (no key needed); used by benchmarks.
     pub exit_when_finished: bool,
     /// The run's acceptance policy, for an exact what-if line.
-    pub policy: Option<crate::tui::app::Policy>,
+    pub policy: Option<crate::tui::acceptance::Policy>,
 }
 
 /// Counters of one event-loop run.
@@ -334,7 +334,9 @@ mod tests {
                     .unwrap();
                 if stop {
                     update_tx
-                        .send(Update::Finished(fixture::summary(crate::run::StopReason::Stopped)))
+                        .send(Update::Finished(fixture::summary(
+                            crate::run::StopReason::Stopped,
+                        )))
                         .unwrap();
                     break;
                 }
@@ -357,7 +359,7 @@ mod tests {
         );
         assert!(stats.frames >= 1);
         assert_eq!(stats.updates, 3, "two acknowledgements and the summary");
-        assert_eq!(app.threshold, 0.91);
+        assert_eq!(app.controls.threshold, 0.91);
         assert!(app.finished.is_some() && app.exit);
     }
 }

@@ -86,7 +86,15 @@ fn every_panel_alone() {
                 );
                 press(&mut app, "nv");
             }
-            let name = format!("panel_{}_{w}x{h}", which.title().to_lowercase());
+            // The confusion panel is left on the test split (`v` above).
+            let name = match which {
+                Panel::Confusion => format!("panel_confusion_test_{w}x{h}"),
+                _ => format!("panel_{}_{w}x{h}", which.title().to_lowercase()),
+            };
+            if which == Panel::Confusion {
+                let text = panel(&app, which, w, h);
+                assert!(text.contains("Confusion · test ·"), "{text}");
+            }
             insta::assert_snapshot!(name, panel(&app, which, w, h));
         }
     }
@@ -184,7 +192,7 @@ fn confident_rejections_are_explained_by_the_class_quota() {
     let mut predictions = (*app.predictions).clone();
     predictions[i].accepted = false;
     let mut samples = app.samples.clone();
-    samples[i].status = crate::tui::app::SampleStatus::Rejected;
+    samples[i].status = crate::tui::samples::SampleStatus::Rejected;
     app.set_predictions(
         app.predictions_round,
         std::sync::Arc::new(predictions),

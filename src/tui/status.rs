@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::train::events::Phase;
-use crate::tui::app::{App, Mode, Screen};
+use crate::tui::app::{App, Mode};
+use crate::tui::keys;
 use crate::tui::widgets::{self, duration, hbar};
 
 /// Where the run is, in words.
@@ -88,7 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     line2.push(Span::raw(device.to_string()).fg(Color::Cyan));
     line2.push(sep());
     let rate = app.progress.as_ref().map_or(0.0, |p| p.images_per_sec);
-    if rate > 0.0 && !app.ended() && !app.paused {
+    if rate > 0.0 && !app.ended() && !app.controls.paused {
         line2.push(Span::raw(format!("{rate:.0} img/s")));
     } else {
         line2.push(Span::raw("– img/s").fg(widgets::DIM));
@@ -104,14 +105,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             "–".into()
         }
     };
-    line2.push(Span::raw(format!("τ {}", value(app.threshold))).bold());
-    if let Some(p) = app.pending_threshold {
+    line2.push(Span::raw(format!("τ {}", value(app.controls.threshold))).bold());
+    if let Some(p) = app.controls.pending_threshold {
         line2.push(
             Span::raw(format!(" → {p:.2} pending"))
                 .fg(widgets::PENDING)
                 .add_modifier(Modifier::ITALIC),
         );
-    } else if let Some(p) = app.preview_threshold {
+    } else if let Some(p) = app.controls.preview_threshold {
         line2.push(
             Span::raw(format!(" (what-if {p:.2})"))
                 .fg(widgets::PENDING)
@@ -119,8 +120,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
     }
     line2.push(sep());
-    line2.push(Span::raw(format!("λ {}", value(app.pseudo_weight))).bold());
-    if let Some(p) = app.pending_weight {
+    line2.push(Span::raw(format!("λ {}", value(app.controls.pseudo_weight))).bold());
+    if let Some(p) = app.controls.pending_weight {
         line2.push(
             Span::raw(format!(" → {p:.2} pending"))
                 .fg(widgets::PENDING)
@@ -134,11 +135,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw("finished").fg(widgets::GOOD)
     } else if app.stopping {
         Span::raw("stopping").fg(widgets::PENDING)
-    } else if app.pending_pause == Some(true) {
+    } else if app.controls.pending_pause == Some(true) {
         Span::raw("pausing…").fg(widgets::PENDING)
-    } else if app.pending_pause == Some(false) {
+    } else if app.controls.pending_pause == Some(false) {
         Span::raw("resuming…").fg(widgets::PENDING)
-    } else if app.paused {
+    } else if app.controls.paused {
         Span::styled(" PAUSED ", Style::new().fg(Color::Black).bg(Color::Yellow))
     } else if app.mode == Mode::ReadOnly {
         Span::raw("following").fg(widgets::DIM)
@@ -146,7 +147,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::raw("running").fg(widgets::GOOD)
     };
     line2.push(state);
-    if app.checkpoint_pending {
+    if app.controls.checkpoint_pending {
         line2.push(sep());
         line2.push(Span::raw("saving checkpoint…").fg(widgets::PENDING));
     }
@@ -160,16 +161,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// Key hints for the current screen.
-pub fn hints(app: &App) -> &'static str {
-    match app.screen {
-        Screen::Dashboard => {
-            "?:help q:quit p:pause s:save i:inspector [ ]:τ - =:λ tab:focus space:toggle"
-        }
-        Screen::Inspector => {
-            "?:help ↑↓:select tab:list f:class a:accept l:label x:exclude [ ]:τ esc:back"
-        }
-    }
+/// Key hints for the current screen, from the key table.
+pub fn hints(app: &App) -> String {
+    keys::key_bar(app.screen_keys())
 }
 
 /// Draws the key bar (or the latest feedback message) into a one-line `area`.

@@ -6,6 +6,7 @@ use burn::module::Module;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
+use super::stats::peak_rss_mib;
 use crate::data::ImageShape;
 use crate::device::DeviceSpec;
 use crate::model::{CnnConfig, ModelKind};
@@ -28,6 +29,30 @@ pub struct BenchOptions {
     pub train_steps: usize,
     /// Timed inference batches (after 3 warm-up batches).
     pub infer_batches: usize,
+}
+
+impl BenchOptions {
+    /// Refuses settings the model cannot run, naming the flag.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.batch_size == 0 {
+            anyhow::bail!("--batch-size must be at least 1");
+        }
+        let s = self.shape;
+        if [s.height, s.width]
+            .iter()
+            .any(|side| !(4..=1024).contains(side))
+        {
+            anyhow::bail!(
+                "--size: each side must be within 4..=1024, got {}x{}",
+                s.height,
+                s.width
+            );
+        }
+        if s.channels != 1 && s.channels != 3 {
+            anyhow::bail!("--channels must be 1 or 3, got {}", s.channels);
+        }
+        Ok(())
+    }
 }
 
 /// Benchmark figures.
@@ -117,17 +142,4 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
         infer_images_per_sec: batches * b as f64 / infer_secs,
         peak_rss_mib: peak_rss_mib(),
     }
-}
-
-/// Peak resident set size of this process in MiB, from `/proc/self/status` (Linux).
-pub fn peak_rss_mib() -> Option<f64> {
-    peak_rss_bytes().map(|b| b as f64 / (1024.0 * 1024.0))
-}
-
-/// Peak resident set size of this process in bytes: VmHWM of `/proc/self/status` (Linux).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }

@@ -10,6 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use serde::Serialize;
 
+use super::stats::{CpuClock, cpu_secs, median};
 use crate::config::TrainConfig;
 use crate::device::DeviceSpec;
 use crate::run::RunDir;
@@ -74,41 +75,6 @@ pub struct OverheadReport {
     pub terminal: String,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// CPU seconds used so far by the calling thread (`thread`) or the whole process.
-fn cpu_secs(thread: bool) -> f64 {
-    #[cfg(unix)]
-    {
-        let clock = if thread {
-            libc::CLOCK_THREAD_CPUTIME_ID
-        } else {
-            libc::CLOCK_PROCESS_CPUTIME_ID
-        };
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec.
-        if unsafe { libc::clock_gettime(clock, &mut ts) } == 0 {
-            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
-        }
-    }
-    let _ = thread;
-    0.0
-}
-
 /// A pseudo-terminal: the master side (read by a drain thread) and the slave side (written by
 /// the dashboard).
 #[cfg(unix)]
@@ -154,7 +120,7 @@ fn run_once(
     dashboard: bool,
 ) -> anyhow::Result<ArmRun> {
     let run_dir = RunDir::create(runs)?;
-    let process_cpu0 = cpu_secs(false);
+    let process_cpu0 = cpu_secs(CpuClock::Process);
     let mut ui_cpu_secs = 0.0;
     let handle = spawn(EngineInputs {
         config: opts.config.clone(),
@@ -196,7 +162,7 @@ fn run_once(
         app.policy = Some((&opts.config).into());
         app.set_images(PoolImages::live(data.clone()));
         let input = crossbeam_channel::never();
-        let ui_cpu0 = cpu_secs(true);
+        let ui_cpu0 = cpu_secs(CpuClock::Thread);
         let stats = event_loop(
             &mut terminal,
             &mut app,
@@ -205,7 +171,7 @@ fn run_once(
             Some(&handle.controls),
             &input,
         )?;
-        ui_cpu_secs = cpu_secs(true) - ui_cpu0;
+        ui_cpu_secs = cpu_secs(CpuClock::Thread) - ui_cpu0;
         frames = stats.frames;
         drop(terminal);
         if let Some(d) = drain {
@@ -227,7 +193,7 @@ fn run_once(
         frames,
         terminal_bytes,
         ui_cpu_secs,
-        process_cpu_secs: cpu_secs(false) - process_cpu0,
+        process_cpu_secs: cpu_secs(CpuClock::Process) - process_cpu0,
     })
 }
 
@@ -257,20 +223,26 @@ pub fn run(
     })();
     let _ = std::fs::remove_dir_all(&runs);
     result?;
+    Ok(summarise(all, opts.size))
+}
+
+/// The comparison of measured runs (pure): median throughput of each arm, the dashboard's
+/// overhead, frame rate and share of the process's CPU.
+pub fn summarise(all: Vec<ArmRun>, (cols, rows): (u16, u16)) -> OverheadReport {
     let of = |arm: &str| -> Vec<f64> {
         all.iter()
             .filter(|r| r.arm == arm)
             .map(|r| r.images_per_sec)
             .collect()
     };
-    let headless = median(of("headless"));
-    let dashboard = median(of("dashboard"));
+    let headless = median(&of("headless"));
+    let dashboard = median(&of("dashboard"));
     let dash = || all.iter().filter(|r| r.arm == "dashboard");
     let frames: u64 = dash().map(|r| r.frames).sum();
     let secs: f64 = dash().map(|r| r.wall_secs).sum();
     let ui_cpu: f64 = dash().map(|r| r.ui_cpu_secs).sum();
     let process_cpu: f64 = dash().map(|r| r.process_cpu_secs).sum();
-    Ok(OverheadReport {
+    OverheadReport {
         headless_images_per_sec: headless,
         dashboard_images_per_sec: dashboard,
         overhead_percent: if headless > 0.0 {
@@ -284,19 +256,55 @@ pub fn run(
         } else {
             0.0
         },
-        terminal: format!("{}x{}", opts.size.0, opts.size.1),
+        terminal: format!("{cols}x{rows}"),
         runs: all,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn arm(arm: &'static str, images_per_sec: f64, frames: u64, ui: f64, process: f64) -> ArmRun {
+        ArmRun {
+            arm,
+            global_steps: 100,
+            wall_secs: 2.0,
+            images_per_sec,
+            frames,
+            terminal_bytes: 0,
+            ui_cpu_secs: ui,
+            process_cpu_secs: process,
+        }
+    }
+
     #[test]
-    fn median_of_odd_and_even() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert_eq!(median(vec![]), 0.0);
+    fn the_comparison_uses_each_arms_median_and_the_dashboard_runs_totals() {
+        let runs = vec![
+            arm("headless", 1000.0, 0, 0.0, 4.0),
+            arm("dashboard", 900.0, 40, 0.2, 4.0),
+            arm("dashboard", 950.0, 60, 0.2, 4.0),
+            arm("headless", 1010.0, 0, 0.0, 4.0),
+            arm("headless", 5000.0, 0, 0.0, 4.0),
+            arm("dashboard", 100.0, 20, 0.2, 4.0),
+        ];
+        let r = summarise(runs, (120, 40));
+        // Medians: one outlier per arm does not move them.
+        assert_eq!(r.headless_images_per_sec, 1010.0);
+        assert_eq!(r.dashboard_images_per_sec, 900.0);
+        assert!((r.overhead_percent - 110.0 / 1010.0 * 100.0).abs() < 1e-9);
+        // 120 frames over 6 s of dashboard runs; 0.6 of 12 CPU seconds.
+        assert!((r.dashboard_frames_per_sec - 20.0).abs() < 1e-9);
+        assert!((r.dashboard_cpu_share_percent - 5.0).abs() < 1e-9);
+        assert_eq!(r.terminal, "120x40");
+        assert_eq!(r.runs.len(), 6);
+    }
+
+    #[test]
+    fn no_runs_give_zeros_not_nan() {
+        let r = summarise(Vec::new(), (80, 24));
+        assert_eq!(r.overhead_percent, 0.0);
+        assert_eq!(r.dashboard_frames_per_sec, 0.0);
+        assert_eq!(r.dashboard_cpu_share_percent, 0.0);
     }
 }
