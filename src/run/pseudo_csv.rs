@@ -237,7 +237,7 @@ mod tests {
             predicted: "1-trouser".into(),
             confidence: 0.288206,
             runner_up: Some(("6-shirt".into(), 0.135157)),
-            truth: (index % 2 == 0).then(|| "0-tshirt-top".into()),
+            truth: index.is_multiple_of(2).then(|| "0-tshirt-top".into()),
             status,
             weight: f32::from(u8::from(status.is_pseudo_label())),
             reason,
