@@ -483,7 +483,7 @@ impl Loader<'_> {
         entries: Vec<Entry>,
         colour: bool,
     ) -> Result<(Vec<Entry>, Vec<Probed>), DataError> {
-        let probes: Vec<Result<((usize, usize), bool), Problem>> = entries
+        let probes: Vec<Result<ProbeResult, Problem>> = entries
             .par_iter()
             .map(|e| {
                 if colour {
@@ -514,6 +514,9 @@ impl Loader<'_> {
         Ok((kept, probed))
     }
 }
+
+/// What pass 1 reads of one image: `(height, width)` and whether it has colour.
+type ProbeResult = ((usize, usize), bool);
 
 /// Index of class `name` in the sorted class list.
 fn class_index(classes: &[String], name: &str) -> Option<usize> {

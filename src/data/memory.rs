@@ -13,7 +13,7 @@ pub const AVAILABLE_OVERRIDE: &str = "SELFTRAIN_MEM_AVAILABLE";
 /// Bytes of an `f32`.
 const F32: u64 = 4;
 /// Memory the program takes before any data: code, thread stacks, allocator and library state.
-const BASE: u64 = 256 << 20;
+const BASE: u64 = 128 << 20;
 /// Per image beside its pixels: its path and label.
 const PER_IMAGE_BOOKKEEPING: u64 = 160;
 
@@ -91,29 +91,28 @@ pub fn parameter_count(size: &RunSize) -> u64 {
 ///   decode chunk more (its pixels exist twice while they are copied into the sets);
 /// - model: `8 × 4` bytes per parameter: weights, gradients and Adam's two moments, the
 ///   inference copy, the best model kept for selection and a checkpoint being written;
-/// - training batch: `B × 2 × 4 × (C + 3f + 0.75f + 1.5f + 0.25f + 9f/4)·P` bytes: the `f32`
-///   activations autodiff keeps per image (input; convolution, BatchNorm and ReLU outputs of the
-///   first block at full resolution; the pooled output and its indices; the same for the second
-///   block at a quarter of the pixels; the unfolded input of the second convolution), doubled
-///   for the gradients of the backward pass;
-/// - prediction batch: `I × 4 × (9C + 2f + 9f/4 + 2f/2)·P` bytes: without autodiff only the
-///   unfolded input and two full-resolution outputs of the first block, then of the second
-///   block, are alive at once;
+/// - training batch: `B × 4 × (C + 6f)·P` bytes: the `f32` activations autodiff keeps per image
+///   (convolution, BatchNorm and ReLU outputs of the first block at full resolution, `3f`; the
+///   second block's at a quarter of the pixels, `1.5f`; pooling outputs and indices) and the
+///   gradients alive during the backward pass;
+/// - prediction batch: `I × 4 × (2C + 2f)·P` bytes: without autodiff, the input (and its
+///   channels-last copy for the convolution) and two full-resolution outputs of the first block
+///   are alive at once;
 ///
-/// and the larger of the two batches counts, plus a fixed 256 MiB for the program itself.
+/// and the larger of the two batches counts, plus a fixed 128 MiB for the program itself.
+/// Measured peaks (360 sample images resized to 64×64 and 128×128, batch 64, prediction batch
+/// 256: 0.26–0.30 and 0.86–1.04 GiB) are 58–76% of this estimate.
 pub fn estimate(size: &RunSize) -> MemoryEstimate {
     let p = (size.shape.height * size.shape.width) as f64;
     let c = size.shape.channels as f64;
-    let cfg = CnnConfig::new(size.model, 1, 4, 4, 2);
-    let f = cfg.filters as f64;
+    let f = CnnConfig::new(size.model, 1, 4, 4, 2).filters as f64;
     let image = size.shape.len() as u64;
     let copies =
         size.images as u64 + size.labelled as u64 + size.decode_chunk.min(size.images) as u64;
     let images = copies * image + size.images as u64 * PER_IMAGE_BOOKKEEPING;
     let model = parameter_count(size) * F32 * 8;
-    let train_per_image =
-        2.0 * F32 as f64 * (c + 3.0 * f + 0.75 * f + 1.5 * f + 0.25 * f + 2.25 * f) * p;
-    let predict_per_image = F32 as f64 * (9.0 * c + 2.0 * f + 2.25 * f + f) * p;
+    let train_per_image = F32 as f64 * (c + 6.0 * f) * p;
+    let predict_per_image = F32 as f64 * (2.0 * c + 2.0 * f) * p;
     let batch = (size.batch_size as f64 * train_per_image)
         .max(size.inference_batch as f64 * predict_per_image);
     MemoryEstimate {
@@ -204,7 +203,7 @@ mod tests {
             s.model = model;
             s.shape.channels = 3;
             let cfg = CnnConfig::new(model, 3, side, side, 10);
-            // burn's `num_params` counts BatchNorm's running statistics too, as the estimate does.
+            // burn counts BatchNorm's running statistics too.
             let built = cfg.init(&device).num_params() as u64;
             assert_eq!(parameter_count(&s), built, "{model:?}");
         }
