@@ -13,6 +13,7 @@ use crate::train::Control;
 use crate::train::events::{
     Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
 };
+use crate::train::pseudo::PolicySpec;
 use crate::tui::acceptance::{self, RunPolicy, WhatIf};
 use crate::tui::controls::Controls;
 use crate::tui::event_log::{self, EventLog};
@@ -22,7 +23,6 @@ use crate::tui::keys::{self, Command, KeyMode};
 use crate::tui::loss::{LossHistory, LossWindow};
 use crate::tui::samples::{MarkState, SampleAction, SampleMark};
 
-pub use crate::tui::acceptance::Policy;
 pub use crate::tui::samples::{SampleInfo, SampleStatus};
 
 /// Whether the dashboard drives a run or only shows one.
@@ -204,8 +204,6 @@ pub struct App {
     pub confusion_split: Split,
     /// Inspector state.
     pub inspector: InspectorState,
-    /// The run's acceptance policy, when known.
-    pub policy: Option<Policy>,
     /// Pixels of the pool, to draw the selected sample.
     pub images: Option<PoolImages>,
     /// Why images cannot be drawn (read-only mode).
@@ -259,7 +257,6 @@ impl App {
             confusion_normalised: false,
             confusion_split: Split::Validation,
             inspector: InspectorState::default(),
-            policy: None,
             images: None,
             image_note: None,
             flash: None,
@@ -338,23 +335,37 @@ impl App {
         event_log::describe(control, |c| self.class_name(c))
     }
 
-    /// Recomputes the what-if line at the dialled τ.
+    /// The pseudo-labelling policy the run announced; the plain threshold rule for runs
+    /// recorded before runs announced it (and before `Started`).
+    pub fn policy(&self) -> PolicySpec {
+        self.info
+            .as_ref()
+            .and_then(|i| i.policy.clone())
+            .unwrap_or(PolicySpec::Threshold)
+    }
+
+    /// Recomputes the what-if line at the dialled τ: the engine's decision under the run's
+    /// policy, with the user's marks.
     pub fn recompute_what_if(&mut self) {
-        let run = match (self.policy, &self.info) {
-            (Some(policy), Some(info)) => Some(RunPolicy {
-                policy,
-                prior: &info.labeled_per_class,
-                classes: info.classes.len(),
-            }),
-            _ => None,
+        let spec = self.policy();
+        let (prior, classes) = self
+            .info
+            .as_ref()
+            .map_or((&[][..], 0), |i| (&i.labeled_per_class[..], i.classes.len()));
+        // Never fewer classes than the predictions name: the decision counts per class.
+        let classes = self
+            .predictions
+            .iter()
+            .flat_map(|p| p.top.iter().map(|(c, _)| c + 1))
+            .fold(classes, usize::max);
+        let marks = acceptance::marks(&self.predictions, &self.samples, &self.marks);
+        let run = RunPolicy {
+            spec: &spec,
+            prior,
+            classes,
         };
-        let what_if = acceptance::what_if(
-            &self.predictions,
-            &self.samples,
-            run,
-            self.dialled_threshold(),
-        );
-        self.what_if = what_if;
+        self.what_if =
+            acceptance::what_if(&self.predictions, &marks, run, self.dialled_threshold());
     }
 
     /// Rebuilds the inspector rows (list, filter, sort), keeping the selected sample if it is
@@ -615,6 +626,7 @@ impl App {
                 state: MarkState::Sent,
             },
         );
+        self.recompute_what_if();
         vec![Action::Send(control)]
     }
 }

@@ -11,7 +11,7 @@ use crate::train::events::{
     AppliedControl, Evaluation, LossPoint, Phase, PoolPrediction, Progress, PseudoRound, RunInfo,
     RunSummary, Split, Update,
 };
-use crate::train::policy::HISTOGRAM_BINS;
+use crate::train::pseudo::HISTOGRAM_BINS;
 use crate::train::prepare::PreparedData;
 use crate::tui::app::{App, Mode};
 use crate::tui::images::PoolImages;

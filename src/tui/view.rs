@@ -16,7 +16,9 @@ use crossbeam_channel::Sender;
 use crate::config::TrainConfig;
 use crate::data::{DatasetOptions, load_dataset};
 use crate::run::{MetricsLine, files, parse_metrics_line};
+use crate::run::pseudo_csv::{self, PseudoStatus};
 use crate::train::events::{Phase, PoolPrediction, Progress, Split, Update};
+use crate::train::pseudo::PolicySpec;
 use crate::tui::app::{App, Mode, SampleInfo, SampleStatus};
 use crate::tui::images::PoolImages;
 use crate::tui::run::{InputThread, event_loop};
@@ -100,6 +102,9 @@ pub struct Replayer {
     pub pseudo_round: usize,
     /// Lines of `metrics.jsonl` read so far.
     lines_read: usize,
+    /// The policy of a run whose `Started` line predates `RunInfo.policy` (from its
+    /// `config.toml`): filled into `Started` so the dashboard still learns it from the run.
+    pub legacy_policy: Option<PolicySpec>,
 }
 
 impl Replayer {
@@ -172,6 +177,12 @@ impl Replayer {
         };
         let elapsed = elapsed_secs.unwrap_or(0.0);
         let mut out = Vec::with_capacity(2);
+        let mut update = update;
+        if let Update::Started(info) = &mut update
+            && info.policy.is_none()
+        {
+            info.policy = self.legacy_policy.clone();
+        }
         let extra = match &update {
             Update::Started(info) => {
                 self.classes = info.classes.clone();
@@ -238,60 +249,49 @@ pub fn csv_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// Parses a `pseudo_labels_round_NNN.csv` into predictions (top-2: predicted and runner-up)
-/// and sample facts; class names are mapped to indices with `classes`.
+/// Parses a `pseudo_labels_round_NNN.csv` (with [`pseudo_csv::parse`], so the engine's weights
+/// and reasons come along) into predictions (top-2: predicted and runner-up) and sample facts;
+/// class names are mapped to indices with `classes`. A last line without its newline (a file
+/// being written) is left out.
 pub fn parse_pseudo_csv(
     text: &str,
     classes: &[String],
 ) -> Result<(Vec<PoolPrediction>, Vec<SampleInfo>), String> {
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
     let index: HashMap<&str, usize> = classes
         .iter()
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let class = |name: &str, line: usize| {
-        index
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("line {line}: unknown class `{name}`"))
-    };
     let mut predictions = Vec::new();
     let mut samples = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f = csv_fields(line);
-        if f.len() < 8 {
-            // A torn last line of a file being written.
-            continue;
-        }
-        let num = |s: &str| {
-            s.parse::<f32>()
-                .map_err(|_| format!("line {}: `{s}` is not a number", n + 1))
+    for row in pseudo_csv::parse(complete)? {
+        let class = |name: &str| {
+            index.get(name).copied().ok_or_else(|| {
+                format!("sample {}: unknown class `{name}`", row.index)
+            })
         };
-        let mut top = vec![(class(&f[2], n + 1)?, num(&f[3])?)];
-        if !f[4].is_empty() {
-            top.push((class(&f[4], n + 1)?, num(&f[5])?));
+        let mut top = vec![(class(&row.predicted)?, row.confidence)];
+        if let Some((name, p)) = &row.runner_up {
+            top.push((class(name)?, *p));
         }
-        let status = SampleStatus::from_csv(f[7].trim())
-            .ok_or_else(|| format!("line {}: unknown status `{}`", n + 1, f[7]))?;
+        let status = match row.status {
+            PseudoStatus::Accepted => SampleStatus::Accepted,
+            PseudoStatus::Rejected => SampleStatus::Rejected,
+            PseudoStatus::Forced => SampleStatus::Forced,
+            PseudoStatus::ManualLabel => SampleStatus::ManualLabel,
+            PseudoStatus::Excluded => SampleStatus::Excluded,
+        };
         predictions.push(PoolPrediction {
-            index: f[0]
-                .parse()
-                .map_err(|_| format!("line {}: bad index `{}`", n + 1, f[0]))?,
+            index: row.index,
             top,
-            truth: if f[6].is_empty() {
-                None
-            } else {
-                Some(class(&f[6], n + 1)?)
-            },
+            truth: row.truth.as_deref().map(class).transpose()?,
             accepted: status.is_accepted(),
-            weight: 0.0,
-            rejection: None,
+            weight: row.weight,
+            rejection: row.reason,
         });
         samples.push(SampleInfo {
-            file: f[1].clone(),
+            file: row.file,
             status,
         });
     }
@@ -347,9 +347,16 @@ fn load_images(run_dir: &Path, cfg: Option<&TrainConfig>) -> Result<PoolImages, 
 
 /// Follows a run directory, sending what it reads, until `stop` is set or the run has ended
 /// and everything was read.
-fn follow(run_dir: PathBuf, plan: Option<Plan>, tx: Sender<Feed>, stop: Arc<AtomicBool>) {
+fn follow(
+    run_dir: PathBuf,
+    plan: Option<Plan>,
+    legacy_policy: Option<PolicySpec>,
+    tx: Sender<Feed>,
+    stop: Arc<AtomicBool>,
+) {
     let metrics = run_dir.join(files::METRICS);
     let mut replayer = Replayer::new(plan);
+    replayer.legacy_policy = legacy_policy;
     let mut offset: u64 = 0;
     let mut partial = String::new();
     let mut csv_seen: Option<(usize, Option<SystemTime>)> = None;
@@ -421,14 +428,15 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let cfg = TrainConfig::from_toml_file(&run_dir.join(files::CONFIG)).ok();
     let plan = cfg.as_ref().map(Plan::from);
-    let policy = cfg.as_ref().map(crate::tui::app::Policy::from);
+    // Runs recorded before `RunInfo` announced the policy: the one their configuration names.
+    let legacy_policy = cfg.as_ref().map(TrainConfig::policy);
     let (tx, rx) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {
         let (dir, tx, stop) = (run_dir.to_path_buf(), tx.clone(), stop.clone());
         std::thread::Builder::new()
             .name("selftrain-view".into())
-            .spawn(move || follow(dir, plan, tx, stop))
+            .spawn(move || follow(dir, plan, legacy_policy, tx, stop))
             .context("starting the file follower")?
     };
     {
@@ -442,7 +450,6 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let mut app = App::new(Mode::ReadOnly);
     app.source = Some(run_dir.display().to_string());
-    app.policy = policy;
     let result = {
         let mut guard = TerminalGuard::enter()?;
         let input = InputThread::spawn();
