@@ -163,7 +163,10 @@ fn view_of_a_run_recorded_before_policies_were_announced() {
     let screen = tmux.wait_for("the replayed run", long, |s| {
         s.contains("READ-ONLY") && s.contains("what-if τ 0.70")
     });
-    assert!(screen.contains("round 2 · τ 0.70 · class-balanced"), "{screen}");
+    assert!(
+        screen.contains("round 2 · τ 0.70 · class-balanced"),
+        "{screen}"
+    );
     let accepted = number_after(&screen, "accepted ").expect("the round's accepted count");
     assert_eq!(
         number_after(&screen, "what-if τ 0.70: "),

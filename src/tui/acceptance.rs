@@ -206,7 +206,10 @@ mod tests {
             (engine.accepted, engine.known, engine.correct)
         );
         let plain = pseudo::what_if(&Threshold, &p, &marks, 0.85, &[1, 1, 1], 3);
-        assert_eq!(plain.accepted, 4, "the plain threshold rule would take all four");
+        assert_eq!(
+            plain.accepted, 4,
+            "the plain threshold rule would take all four"
+        );
     }
 
     #[test]
@@ -225,7 +228,10 @@ mod tests {
         let mark = |action, state| SampleMark { action, state };
         user.insert(13, mark(SampleAction::Accept(2), MarkState::Sent));
         // A refused action leaves the round's mark; an applied one replaces it.
-        user.insert(10, mark(SampleAction::Label(0), MarkState::Refused("no".into())));
+        user.insert(
+            10,
+            mark(SampleAction::Label(0), MarkState::Refused("no".into())),
+        );
         let applied = MarkState::Applied {
             round: 1,
             global_step: 5,
@@ -287,9 +293,6 @@ mod tests {
     fn per_class_thresholds_only_when_they_differ() {
         assert_eq!(per_class_thresholds(&[]), None);
         assert_eq!(per_class_thresholds(&[0.9, 0.9]), None);
-        assert_eq!(
-            per_class_thresholds(&[0.9, 0.8]),
-            Some(&[0.9f32, 0.8][..])
-        );
+        assert_eq!(per_class_thresholds(&[0.9, 0.8]), Some(&[0.9f32, 0.8][..]));
     }
 }

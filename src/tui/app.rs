@@ -348,10 +348,9 @@ impl App {
     /// policy, with the user's marks.
     pub fn recompute_what_if(&mut self) {
         let spec = self.policy();
-        let (prior, classes) = self
-            .info
-            .as_ref()
-            .map_or((&[][..], 0), |i| (&i.labeled_per_class[..], i.classes.len()));
+        let (prior, classes) = self.info.as_ref().map_or((&[][..], 0), |i| {
+            (&i.labeled_per_class[..], i.classes.len())
+        });
         // Never fewer classes than the predictions name: the decision counts per class.
         let classes = self
             .predictions

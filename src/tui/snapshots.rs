@@ -304,7 +304,10 @@ fn per_class_thresholds_are_drawn_as_such() {
     let labels = text.lines().find(|l| l.contains("per-class τ≈")).unwrap();
     let col = |line: &str, pat: char| line.chars().position(|c| c == pat).unwrap();
     let uniform_axis = uniform.lines().find(|l| l.contains('▲')).unwrap();
-    assert!(col(axis, '▲') < col(uniform_axis, '▲'), "{axis}\n{uniform_axis}");
+    assert!(
+        col(axis, '▲') < col(uniform_axis, '▲'),
+        "{axis}\n{uniform_axis}"
+    );
     assert!(labels.contains("≈0.89"));
 }
 
@@ -348,10 +351,16 @@ fn view_of_a_run_recorded_before_policies_were_announced() {
     assert!(plain.accepted > w.accepted, "the threshold rule takes more");
     let text = screen(&mut app, 120, 40);
     assert!(text.contains("· class-balanced"), "{text}");
-    assert!(text.contains(&format!("what-if τ 0.70: {} accepted", w.accepted)), "{text}");
+    assert!(
+        text.contains(&format!("what-if τ 0.70: {} accepted", w.accepted)),
+        "{text}"
+    );
     // The inspector on the old round: no recorded reason, so the old guess where it applies.
     press(&mut app, "i");
     press_code(&mut app, KeyCode::Home);
     let text = screen(&mut app, 120, 40);
-    assert!(text.contains("Sample #") && text.contains("rejected in round 2"), "{text}");
+    assert!(
+        text.contains("Sample #") && text.contains("rejected in round 2"),
+        "{text}"
+    );
 }

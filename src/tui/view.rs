@@ -15,8 +15,8 @@ use crossbeam_channel::Sender;
 
 use crate::config::TrainConfig;
 use crate::data::{DatasetOptions, load_dataset};
-use crate::run::{MetricsLine, files, parse_metrics_line};
 use crate::run::pseudo_csv::{self, PseudoStatus};
+use crate::run::{MetricsLine, files, parse_metrics_line};
 use crate::train::events::{Phase, PoolPrediction, Progress, Split, Update};
 use crate::train::pseudo::PolicySpec;
 use crate::tui::app::{App, Mode, SampleInfo, SampleStatus};
@@ -245,9 +245,10 @@ pub fn parse_pseudo_csv(
     let mut samples = Vec::new();
     for row in pseudo_csv::parse(complete)? {
         let class = |name: &str| {
-            index.get(name).copied().ok_or_else(|| {
-                format!("sample {}: unknown class `{name}`", row.index)
-            })
+            index
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("sample {}: unknown class `{name}`", row.index))
         };
         let mut top = vec![(class(&row.predicted)?, row.confidence)];
         if let Some((name, p)) = &row.runner_up {
