@@ -1,7 +1,8 @@
 //! The real binary's dashboard, driven like a person would in tmux (120×40): change τ, pause,
 //! open the inspector, accept a sample (acknowledged in the list and the event log), quit with
-//! `q` `y`; then the screen and `events.jsonl` are checked. Skipped (with a message) only when
-//! tmux is missing and `CI` is unset.
+//! `q` `y`; then the screen and `events.jsonl` are checked. `selftrain view` of a run recorded
+//! before runs announced their policy. Skipped (with a message) only when tmux is missing and
+//! `CI` is unset.
 
 mod common;
 
@@ -25,8 +26,11 @@ impl Tmux {
     }
 
     fn start(width: u16, height: u16, cwd: &Path, shell_command: &str) -> Self {
+        // One server per test: tests run in parallel.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let t = Self {
-            socket: format!("selftrain-e2e-{}", std::process::id()),
+            socket: format!("selftrain-e2e-{}-{n}", std::process::id()),
             session: "dash".into(),
         };
         let status = t
@@ -122,14 +126,64 @@ fn controls(events: &[serde_json::Value]) -> Vec<(String, &serde_json::Value)> {
         .collect()
 }
 
+/// Whether tmux can drive the test; without it the test is skipped outside CI.
+fn tmux_or_skip() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    if std::env::var_os("CI").is_none() {
+        eprintln!("skipping the dashboard end-to-end test: tmux is not installed");
+        return false;
+    }
+    panic!("tmux is required in CI (.ci/run installs it)");
+}
+
+#[test]
+fn view_of_a_run_recorded_before_policies_were_announced() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
+    let dir = temp_dir("tui-e2e-view");
+    let run = dir.join("runs").join("old");
+    std::fs::create_dir_all(&run).unwrap();
+    for entry in std::fs::read_dir(&golden).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();
+    }
+    let command = format!(
+        "'{}' view '{}'; sleep 30",
+        env!("CARGO_BIN_EXE_selftrain"),
+        run.display()
+    );
+    let tmux = Tmux::start(120, 40, &dir, &command);
+    let long = Duration::from_secs(30);
+    // The policy comes from the run's configuration (its `Started` line names none), so the
+    // what-if line at the round's τ is the round's own decision.
+    let screen = tmux.wait_for("the replayed run", long, |s| {
+        s.contains("READ-ONLY") && s.contains("what-if τ 0.70")
+    });
+    assert!(
+        screen.contains("round 2 · τ 0.70 · class-balanced"),
+        "{screen}"
+    );
+    let accepted = number_after(&screen, "accepted ").expect("the round's accepted count");
+    assert_eq!(
+        number_after(&screen, "what-if τ 0.70: "),
+        Some(accepted),
+        "{screen}"
+    );
+    tmux.send("i");
+    tmux.wait_for("the inspector", long, |s| {
+        s.contains("Sample #") && s.contains("rejected in round 2")
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn dashboard_changes_tau_accepts_a_sample_and_quits() {
-    if !tmux_available() {
-        if std::env::var_os("CI").is_none() {
-            eprintln!("skipping the dashboard end-to-end test: tmux is not installed");
-            return;
-        }
-        panic!("tmux is required in CI (.ci/run installs it)");
+    if !tmux_or_skip() {
+        return;
     }
     let data = sample_data();
     assert!(
@@ -180,6 +234,11 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
         s.contains("Rejected") && s.contains("Sample #")
     });
     assert!(screen.contains("nearest τ first"), "{screen}");
+    // Why it was left out: the engine's own reason, recorded with the round.
+    assert!(
+        screen.contains("its class's quota of") || screen.contains("confidence below its"),
+        "{screen}"
+    );
     let index = number_after(&screen, "Sample #").expect("selected sample index");
     tmux.send("a");
     // `✓ accepted` in the list's `you` column: the trainer acknowledged the action (before

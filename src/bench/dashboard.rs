@@ -159,7 +159,6 @@ fn run_once(
         )?;
         let mut app = App::new(Mode::Live);
         app.exit_on_finish = true;
-        app.policy = Some((&opts.config).into());
         app.set_images(PoolImages::live(data.clone()));
         let input = crossbeam_channel::never();
         let ui_cpu0 = cpu_secs(CpuClock::Thread);

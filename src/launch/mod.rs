@@ -95,7 +95,6 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<StopReason> {
     let dashboard = !args.headless && !args.json && std::io::stdout().is_terminal();
     let options = crate::tui::DashboardOptions {
         exit_when_finished: false,
-        policy: Some((&cfg).into()),
     };
     let handle = spawn_with(
         EngineInputs {

@@ -1,12 +1,12 @@
-//! The acceptance decision as the dashboard and the benchmark call it: thin wrappers over
+//! The acceptance decision as the benchmark calls it: thin wrappers over
 //! [`crate::train::pseudo`], where the policies live, and the λ ramp.
 
 use crate::config::Acceptance;
 use crate::metrics::Histogram;
 use crate::train::events::PoolPrediction;
-use crate::train::pseudo::{Mark, PolicySpec, Threshold, decide_round};
+use crate::train::pseudo::{Mark, PolicySpec, decide_round};
 
-pub use crate::train::pseudo::{HISTOGRAM_BINS, class_quotas};
+pub use crate::train::pseudo::class_quotas;
 
 /// The knobs of one acceptance decision.
 #[derive(Debug, Clone)]
@@ -88,21 +88,6 @@ pub fn decide(
         hist_rejected: round.hist_rejected,
         accepted_accuracy: round.accepted_accuracy,
     }
-}
-
-/// What-if: how many samples a threshold would accept under the plain threshold rule, and how
-/// many of those are correct where hidden truth is known: `(accepted, known, correct)`. For the
-/// run's own policy and the user's marks, use [`crate::train::pseudo::what_if`].
-pub fn what_if(predictions: &[PoolPrediction], threshold: f32) -> (usize, usize, usize) {
-    let num_classes = predictions
-        .iter()
-        .flat_map(|p| p.top.iter().map(|(c, _)| c + 1))
-        .max()
-        .unwrap_or(0);
-    let marks = vec![Mark::None; predictions.len()];
-    let w =
-        crate::train::pseudo::what_if(&Threshold, predictions, &marks, threshold, &[], num_classes);
-    (w.accepted, w.known, w.correct)
 }
 
 /// The λ in force in a round, ramped up linearly over `ramp_rounds` rounds (round is 1-based).
@@ -201,17 +186,6 @@ mod tests {
         assert_eq!(class_quotas(&[2, 1, 1], 8, 1.0, 3), vec![4, 2, 2]);
         assert_eq!(class_quotas(&[2, 1, 1], 8, 1.5, 3), vec![6, 3, 3]);
         assert_eq!(class_quotas(&[1, 0], 5, 1.0, 2), vec![5, 0]);
-    }
-
-    #[test]
-    fn what_if_counts_correct_where_truth_known() {
-        let p = vec![
-            pred(0, 0, 0.95, Some(0)),
-            pred(1, 1, 0.8, Some(0)),
-            pred(2, 2, 0.7, None),
-        ];
-        assert_eq!(what_if(&p, 0.75), (2, 2, 1));
-        assert_eq!(what_if(&p, 0.0), (3, 2, 1));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::train::Control;
 use crate::train::events::{
     Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
 };
+use crate::train::pseudo::PolicySpec;
 use crate::tui::acceptance::{self, RunPolicy, WhatIf};
 use crate::tui::controls::Controls;
 use crate::tui::event_log::{self, EventLog};
@@ -22,8 +23,8 @@ use crate::tui::keys::{self, Command, KeyMode};
 use crate::tui::loss::{LossHistory, LossWindow};
 use crate::tui::samples::{MarkState, SampleAction, SampleMark};
 
-pub use crate::tui::acceptance::Policy;
 pub use crate::tui::samples::{SampleInfo, SampleStatus};
+pub use screens::{Panel, RoundStats, Screen};
 
 /// Whether the dashboard drives a run or only shows one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,94 +42,6 @@ pub enum Action {
     Send(Control),
     /// Leave the dashboard now.
     Quit,
-}
-
-/// The full-screen view shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    /// Status, charts, confusion matrix, pseudo-labels, event log.
-    Dashboard,
-    /// The pseudo-label inspector.
-    Inspector,
-}
-
-/// A dashboard panel; `tab` moves the focus through them in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Panel {
-    /// Loss chart.
-    Loss,
-    /// Accuracy chart.
-    Accuracy,
-    /// Confusion matrix and per-class scores.
-    Confusion,
-    /// Pseudo-label statistics.
-    Pseudo,
-    /// Event log.
-    Events,
-}
-
-impl Panel {
-    /// Every panel, in focus order.
-    pub const ALL: [Panel; 5] = [
-        Panel::Loss,
-        Panel::Accuracy,
-        Panel::Confusion,
-        Panel::Pseudo,
-        Panel::Events,
-    ];
-
-    /// Short name (tab label).
-    pub fn title(self) -> &'static str {
-        match self {
-            Panel::Loss => "Loss",
-            Panel::Accuracy => "Accuracy",
-            Panel::Confusion => "Confusion",
-            Panel::Pseudo => "Pseudo-labels",
-            Panel::Events => "Events",
-        }
-    }
-
-    fn position(self) -> usize {
-        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    /// The next panel in focus order (wrapping).
-    pub fn next(self) -> Panel {
-        Self::ALL[(self.position() + 1) % Self::ALL.len()]
-    }
-
-    /// The previous panel in focus order (wrapping).
-    pub fn prev(self) -> Panel {
-        Self::ALL[(self.position() + Self::ALL.len() - 1) % Self::ALL.len()]
-    }
-}
-
-/// One round's pseudo-labelling figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoundStats {
-    /// Round (1-based).
-    pub round: usize,
-    /// τ used.
-    pub threshold: f32,
-    /// Eligible pool size.
-    pub pool_size: usize,
-    /// Accepted samples.
-    pub accepted: usize,
-    /// Accuracy of accepted samples against hidden truth.
-    pub accepted_accuracy: Option<f64>,
-    /// Optimizer step when the round's selection happened.
-    pub global_step: u64,
-}
-
-impl RoundStats {
-    /// Accepted share of the pool.
-    pub fn rate(&self) -> f64 {
-        if self.pool_size == 0 {
-            0.0
-        } else {
-            self.accepted as f64 / self.pool_size as f64
-        }
-    }
 }
 
 /// Everything the dashboard shows and how it is being looked at.
@@ -204,8 +117,6 @@ pub struct App {
     pub confusion_split: Split,
     /// Inspector state.
     pub inspector: InspectorState,
-    /// The run's acceptance policy, when known.
-    pub policy: Option<Policy>,
     /// Pixels of the pool, to draw the selected sample.
     pub images: Option<PoolImages>,
     /// Why images cannot be drawn (read-only mode).
@@ -259,7 +170,6 @@ impl App {
             confusion_normalised: false,
             confusion_split: Split::Validation,
             inspector: InspectorState::default(),
-            policy: None,
             images: None,
             image_note: None,
             flash: None,
@@ -338,23 +248,36 @@ impl App {
         event_log::describe(control, |c| self.class_name(c))
     }
 
-    /// Recomputes the what-if line at the dialled τ.
+    /// The pseudo-labelling policy the run announced; the plain threshold rule for runs
+    /// recorded before runs announced it (and before `Started`).
+    pub fn policy(&self) -> PolicySpec {
+        self.info
+            .as_ref()
+            .and_then(|i| i.policy.clone())
+            .unwrap_or(PolicySpec::Threshold)
+    }
+
+    /// Recomputes the what-if line at the dialled τ: the engine's decision under the run's
+    /// policy, with the user's marks.
     pub fn recompute_what_if(&mut self) {
-        let run = match (self.policy, &self.info) {
-            (Some(policy), Some(info)) => Some(RunPolicy {
-                policy,
-                prior: &info.labeled_per_class,
-                classes: info.classes.len(),
-            }),
-            _ => None,
+        let spec = self.policy();
+        let (prior, classes) = self.info.as_ref().map_or((&[][..], 0), |i| {
+            (&i.labeled_per_class[..], i.classes.len())
+        });
+        // Never fewer classes than the predictions name: the decision counts per class.
+        let classes = self
+            .predictions
+            .iter()
+            .flat_map(|p| p.top.iter().map(|(c, _)| c + 1))
+            .fold(classes, usize::max);
+        let marks = acceptance::marks(&self.predictions, &self.samples, &self.marks);
+        let run = RunPolicy {
+            spec: &spec,
+            prior,
+            classes,
         };
-        let what_if = acceptance::what_if(
-            &self.predictions,
-            &self.samples,
-            run,
-            self.dialled_threshold(),
-        );
-        self.what_if = what_if;
+        self.what_if =
+            acceptance::what_if(&self.predictions, &marks, run, self.dialled_threshold());
     }
 
     /// Rebuilds the inspector rows (list, filter, sort), keeping the selected sample if it is
@@ -615,10 +538,12 @@ impl App {
                 state: MarkState::Sent,
             },
         );
+        self.recompute_what_if();
         vec![Action::Send(control)]
     }
 }
 
+mod screens;
 mod update;
 
 #[cfg(test)]

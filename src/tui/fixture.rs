@@ -11,8 +11,8 @@ use crate::train::events::{
     AppliedControl, Evaluation, LossPoint, Phase, PoolPrediction, Progress, PseudoRound, RunInfo,
     RunSummary, Split, Update,
 };
-use crate::train::policy::HISTOGRAM_BINS;
 use crate::train::prepare::PreparedData;
+use crate::train::pseudo::HISTOGRAM_BINS;
 use crate::tui::app::{App, Mode};
 use crate::tui::images::PoolImages;
 

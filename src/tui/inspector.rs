@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::tui::acceptance::why_rejected;
+use crate::tui::acceptance::{per_class_thresholds, why_rejected};
 use crate::tui::app::App;
 use crate::tui::images::halfblock;
 use crate::tui::inspector_list::InspectorList;
@@ -217,13 +217,19 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let tau = app.dialled_threshold();
-    let round_threshold = app
+    let round = app
         .pseudo
         .as_ref()
-        .filter(|r| r.round == app.predictions_round)
-        .map(|r| r.threshold);
-    let why = why_rejected(info.status, p.confidence(), round_threshold);
+        .filter(|r| r.round == app.predictions_round);
+    let why = why_rejected(info.status, p, round.map(|r| r.threshold));
+    // Against its class's threshold when the round had one per class, else the dialled τ.
+    let class_tau = round
+        .and_then(|r| per_class_thresholds(&r.class_thresholds))
+        .and_then(|t| t.get(p.predicted()).copied());
+    let (tau, tau_name) = match class_tau {
+        Some(t) => (t, "its class τ"),
+        None => (app.dialled_threshold(), "τ"),
+    };
     let side = if p.confidence() >= tau {
         "at or above"
     } else {
@@ -241,7 +247,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw("predicted ").fg(widgets::DIM),
             Span::raw(app.class_name(p.predicted())).bold(),
             Span::raw(format!(" {:.1}%", p.confidence() * 100.0)),
-            Span::raw(format!(" ({side} τ {tau:.2})")).fg(widgets::DIM),
+            Span::raw(format!(" ({side} {tau_name} {tau:.2})")).fg(widgets::DIM),
         ]),
     ];
     let mut top = vec![Span::raw(format!("top-{} ", p.top.len())).fg(widgets::DIM)];

@@ -1,6 +1,7 @@
 //! Pseudo-label panel: acceptance rate per round, accepted count per class against the labelled
 //! class prior, the confidence histogram of the unlabelled pool with τ drawn on it, and the
-//! what-if line for the τ being dialled in.
+//! what-if line for the τ being dialled in. When the round's policy applied a threshold per
+//! class, the marker stands at their mean and each class row shows its own.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -10,11 +11,43 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::train::events::PseudoRound;
-use crate::tui::acceptance::WhatIf;
+use crate::train::pseudo::PolicySpec;
+use crate::tui::acceptance::{WhatIf, per_class_thresholds};
 use crate::tui::app::App;
 use crate::tui::widgets::{self, hbar, pad, panel, pct};
 
 const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Width of a class row's own threshold (` τ0.90`), shown when thresholds are per class.
+const TAU_COLUMN: usize = 6;
+
+/// Where the histogram's threshold marker stands and what its label says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    /// Position on the confidence axis.
+    pub at: f32,
+    /// Label under it, e.g. `τ0.90`.
+    pub label: String,
+}
+
+impl Marker {
+    /// The dialled τ when one threshold holds for every class; else the mean of the round's
+    /// per-class thresholds, labelled as such (the dial still moves the what-if line).
+    pub fn for_round(round: &PseudoRound, dialled: f32) -> Self {
+        match per_class_thresholds(&round.class_thresholds) {
+            Some(t) => {
+                let mean = t.iter().sum::<f32>() / t.len() as f32;
+                Self {
+                    at: mean,
+                    label: format!("per-class τ≈{mean:.2}"),
+                }
+            }
+            None => Self {
+                at: dialled,
+                label: format!("τ{dialled:.2}"),
+            },
+        }
+    }
+}
 
 /// The what-if line, shortened when it would not fit in `width`.
 pub fn what_if_fitted(w: &WhatIf, round_threshold: Option<f32>, width: usize) -> Line<'static> {
@@ -103,6 +136,7 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
         return;
     }
     let k = round.accepted_per_class.len();
+    let class_tau = per_class_thresholds(&round.class_thresholds);
     let prior: Vec<usize> = app
         .info
         .as_ref()
@@ -122,7 +156,7 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
         .max()
         .unwrap_or(1);
     let name_w = longest.min(12).min(width.saturating_sub(20)).max(3);
-    let tail = 14; // " 1234  12%/10%"
+    let tail = 14 + class_tau.map_or(0, |_| TAU_COLUMN); // " 1234  12%/10%" and " τ0.90"
     let bar_w = width.saturating_sub(name_w + 1 + tail).max(1);
     let header = format!("{}accepted vs prior ┃", pad("", name_w + 1));
     buf.set_line(
@@ -144,7 +178,7 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
             bar[..marker].iter().collect(),
             bar[marker + 1..].iter().collect(),
         );
-        let line = Line::from(vec![
+        let mut spans = vec![
             Span::raw(pad(&app.class_name(c), name_w)),
             Span::raw(" "),
             Span::raw(before).fg(widgets::GOOD),
@@ -156,7 +190,11 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
                 share(round.accepted_per_class[c], total) * 100.0,
                 prior_share(c) * 100.0
             )),
-        ]);
+        ];
+        if let Some(t) = class_tau.and_then(|t| t.get(c)) {
+            spans.push(Span::raw(format!(" τ{t:.2}")).fg(widgets::PENDING));
+        }
+        let line = Line::from(spans);
         buf.set_line(area.x, y, &line, area.width);
     }
     if k > rows && rows > 0 {
@@ -171,8 +209,8 @@ fn draw_classes(buf: &mut Buffer, area: Rect, app: &App, round: &PseudoRound) {
 }
 
 /// Draws the confidence histogram (accepted below in green, rejected above in grey, log
-/// scale) over the whole width of `area`, with the dialled τ marked, plus an axis.
-fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: f32) {
+/// scale) over the whole width of `area`, with the threshold `marker`, plus an axis.
+fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, marker: &Marker) {
     let bins = round
         .hist_accepted
         .bins
@@ -188,7 +226,7 @@ fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: 
         .map(|b| count(&round.hist_accepted, b) + count(&round.hist_rejected, b))
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let tau_x = ((threshold as f64 * width as f64).round() as usize).min(width - 1);
+    let tau_x = ((marker.at as f64 * width as f64).round() as usize).min(width - 1);
     for x in 0..width {
         let b = (x * bins / width).min(bins - 1);
         let t = totals[b];
@@ -239,16 +277,16 @@ fn draw_histogram(buf: &mut Buffer, area: Rect, round: &PseudoRound, threshold: 
     buf.set_line(
         area.x,
         axis_y + 1,
-        &Line::from(Span::raw(axis_labels(width, tau_x, threshold)).fg(widgets::DIM)),
+        &Line::from(Span::raw(axis_labels(width, tau_x, &marker.label)).fg(widgets::DIM)),
         area.width,
     );
 }
 
-/// The label row under the histogram: `0`, `.5`, `1` and `τ0.90` under its marker, without
-/// overlaps (the τ label wins).
-pub fn axis_labels(width: usize, tau_x: usize, threshold: f32) -> String {
+/// The label row under the histogram: `0`, `.5`, `1` and the marker's `label` (`τ0.90`) under
+/// it, without overlaps (the marker's label wins).
+pub fn axis_labels(width: usize, tau_x: usize, label: &str) -> String {
     let mut labels: Vec<char> = vec![' '; width];
-    let tau = format!("τ{threshold:.2}");
+    let tau = label;
     let n = tau.chars().count();
     let start = tau_x.saturating_sub(n / 2).min(width.saturating_sub(n));
     let taken = start..start + n;
@@ -261,7 +299,7 @@ pub fn axis_labels(width: usize, tau_x: usize, threshold: f32) -> String {
             }
         }
     };
-    put(start, &tau, true);
+    put(start, tau, true);
     put(0, "0", false);
     put(width / 2, ".5", false);
     put(width - 1, "1", false);
@@ -272,9 +310,22 @@ pub fn axis_labels(width: usize, tau_x: usize, threshold: f32) -> String {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
     let mut title = vec![Span::raw(" Pseudo-labels ").bold()];
     if let Some(p) = &app.pseudo {
-        title.push(
-            Span::raw(format!("· round {} · τ {:.2} ", p.round, p.threshold)).fg(widgets::DIM),
-        );
+        let tau = match per_class_thresholds(&p.class_thresholds) {
+            Some(t) => {
+                let (lo, hi) = t
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    });
+                format!("per-class τ {lo:.2}–{hi:.2}")
+            }
+            None => format!("τ {:.2}", p.threshold),
+        };
+        title.push(Span::raw(format!("· round {} · {tau} ", p.round)).fg(widgets::DIM));
+    }
+    let policy = app.policy();
+    if policy != PolicySpec::Threshold {
+        title.push(Span::raw(format!("· {} ", policy.name())).fg(widgets::DIM));
     }
     let block = panel(Line::from(title), focused);
     let Some(round) = &app.pseudo else {
@@ -339,19 +390,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
         .max()
         .unwrap_or(4)
         .min(12) as u16;
-    let classes_w = (longest + 1 + 10 + 14).min(body.width / 2);
+    let tau_w = per_class_thresholds(&round.class_thresholds).map_or(0, |_| TAU_COLUMN as u16);
+    let classes_w = (longest + 1 + 10 + 14 + tau_w).min(body.width / 2);
     let [left, _, right] = Layout::horizontal([
         Constraint::Length(classes_w),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(body);
+    let marker = Marker::for_round(round, app.dialled_threshold());
     let buf = frame.buffer_mut();
     if body.width >= 50 {
         draw_classes(buf, left, app, round);
-        draw_histogram(buf, right, round, app.dialled_threshold());
+        draw_histogram(buf, right, round, &marker);
     } else {
-        draw_histogram(buf, body, round, app.dialled_threshold());
+        draw_histogram(buf, body, round, &marker);
     }
 }
 
@@ -380,8 +433,8 @@ mod tests {
 
     #[test]
     fn axis_labels_never_overlap_the_threshold() {
-        assert_eq!(axis_labels(20, 18, 0.9), "0         .5   τ0.90");
-        assert_eq!(axis_labels(20, 10, 0.5), "0       τ0.50      1");
-        assert_eq!(axis_labels(20, 0, 0.0), "τ0.00     .5       1");
+        assert_eq!(axis_labels(20, 18, "τ0.90"), "0         .5   τ0.90");
+        assert_eq!(axis_labels(20, 10, "τ0.50"), "0       τ0.50      1");
+        assert_eq!(axis_labels(20, 0, "τ0.00"), "τ0.00     .5       1");
     }
 }

@@ -27,12 +27,10 @@ pub const FRAME: Duration = Duration::from_millis(50);
 pub const MAX_DRAIN: usize = 50_000;
 
 /// How the dashboard behaves.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DashboardOptions {
     /// Leave as soon as the run finishes (no key needed); used by benchmarks.
     pub exit_when_finished: bool,
-    /// The run's acceptance policy, for an exact what-if line.
-    pub policy: Option<crate::tui::acceptance::Policy>,
 }
 
 /// Counters of one event-loop run.
@@ -238,7 +236,6 @@ pub fn run_dashboard(
 ) -> anyhow::Result<Option<RunSummary>> {
     let mut app = App::new(Mode::Live);
     app.exit_on_finish = options.exit_when_finished;
-    app.policy = options.policy;
     app.set_images(PoolImages::live(data));
     let result = {
         let mut guard = TerminalGuard::enter()?;

@@ -211,3 +211,156 @@ fn confident_rejections_are_explained_by_the_class_quota() {
         "{text}"
     );
 }
+
+/// The live fixture with its latest round decided again by the engine under `policy` (its
+/// verdicts and reasons written on the predictions, as a round of a new run carries them).
+fn decided_by(policy: &dyn crate::train::pseudo::PseudoLabeller) -> App {
+    use crate::train::pseudo::{Mark, decide_round};
+    let mut app = fixture::live_app();
+    let mut predictions = (*app.predictions).clone();
+    let info = app.info.clone().unwrap();
+    let round = decide_round(
+        policy,
+        &predictions,
+        &vec![Mark::None; predictions.len()],
+        app.dialled_threshold(),
+        &info.labeled_per_class,
+        info.classes.len(),
+    );
+    round.mark(&mut predictions);
+    let samples = app
+        .samples
+        .iter()
+        .zip(&predictions)
+        .map(|(s, p)| crate::tui::samples::SampleInfo {
+            file: s.file.clone(),
+            status: if p.accepted {
+                crate::tui::samples::SampleStatus::Accepted
+            } else {
+                crate::tui::samples::SampleStatus::Rejected
+            },
+        })
+        .collect();
+    app.marks.clear();
+    app.set_predictions(
+        app.predictions_round,
+        std::sync::Arc::new(predictions),
+        samples,
+    );
+    app
+}
+
+#[test]
+fn the_inspector_shows_the_engines_reason() {
+    use crate::train::pseudo::{ClassBalanced, RejectReason};
+    let mut app = decided_by(&ClassBalanced { balance_slack: 1.0 });
+    // Wide enough for the reason on one line.
+    press(&mut app, "i");
+    press_code(&mut app, KeyCode::Home);
+    let i = app.selected_sample().unwrap();
+    assert_eq!(
+        app.predictions[i].rejection,
+        Some(RejectReason::OverQuota),
+        "the most confident rejection was cut by its class quota"
+    );
+    let text = screen(&mut app, 200, 48);
+    assert!(
+        text.contains("rejected in round 2 (its class's quota of pseudo-labels was full)"),
+        "{text}"
+    );
+    // Below τ: the engine says so too, where the old guess said nothing.
+    press_code(&mut app, KeyCode::End);
+    let i = app.selected_sample().unwrap();
+    assert_eq!(
+        app.predictions[i].rejection,
+        Some(RejectReason::BelowThreshold)
+    );
+    let text = screen(&mut app, 200, 48);
+    assert!(
+        text.contains("rejected in round 2 (confidence below its class threshold)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn per_class_thresholds_are_drawn_as_such() {
+    let mut app = fixture::live_app();
+    let uniform = panel(&app, Panel::Pseudo, 160, 48);
+    assert!(uniform.contains("round 2 · τ 0.90") && uniform.contains("τ0.90"));
+    assert!(!uniform.contains("per-class"), "{uniform}");
+    let mut round = app.pseudo.clone().unwrap();
+    round.class_thresholds = (0..10).map(|c| 0.8 + 0.02 * c as f32).collect();
+    app.pseudo = Some(round);
+    let text = panel(&app, Panel::Pseudo, 160, 48);
+    assert!(text.contains("round 2 · per-class τ 0.80–0.98"), "{text}");
+    assert!(text.contains("per-class τ≈0.89"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("3-dress"))
+        .expect("the class rows");
+    assert!(row.contains("τ0.86"), "{row}");
+    // The marker stands at the mean, not at the dialled τ.
+    let axis = text.lines().find(|l| l.contains('▲')).unwrap();
+    let labels = text.lines().find(|l| l.contains("per-class τ≈")).unwrap();
+    let col = |line: &str, pat: char| line.chars().position(|c| c == pat).unwrap();
+    let uniform_axis = uniform.lines().find(|l| l.contains('▲')).unwrap();
+    assert!(
+        col(axis, '▲') < col(uniform_axis, '▲'),
+        "{axis}\n{uniform_axis}"
+    );
+    assert!(labels.contains("≈0.89"));
+}
+
+#[test]
+fn view_of_a_run_recorded_before_policies_were_announced() {
+    use crate::config::TrainConfig;
+    use crate::run::files;
+    use crate::tui::view::{Feed, Plan, Replayer, apply, latest_pseudo_csv, parse_pseudo_csv};
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
+    let cfg = TrainConfig::from_toml_file(&golden.join(files::CONFIG)).unwrap();
+    let read = |legacy: bool| {
+        let mut replayer = Replayer::new(Some(Plan::from(&cfg)));
+        replayer.legacy_policy = legacy.then(|| cfg.policy());
+        let mut app = App::new(Mode::ReadOnly);
+        let text = std::fs::read_to_string(golden.join(files::METRICS)).unwrap();
+        for line in text.lines() {
+            for u in replayer.line(line).unwrap() {
+                apply(&mut app, Feed::Update(Box::new(u)));
+            }
+        }
+        let (round, csv) = latest_pseudo_csv(&golden).unwrap();
+        let (predictions, samples) =
+            parse_pseudo_csv(&std::fs::read_to_string(csv).unwrap(), &replayer.classes).unwrap();
+        apply(
+            &mut app,
+            Feed::Predictions {
+                round,
+                predictions: std::sync::Arc::new(predictions),
+                samples,
+            },
+        );
+        app
+    };
+    let mut app = read(true);
+    assert_eq!(app.info.as_ref().unwrap().policy, Some(cfg.policy()));
+    // At the round's τ the what-if is the round's own decision (class-balanced, slack 1.5).
+    let round = app.pseudo.clone().unwrap();
+    let w = app.what_if.unwrap();
+    assert_eq!((w.threshold, w.accepted), (round.threshold, round.accepted));
+    let plain = read(false).what_if.unwrap();
+    assert!(plain.accepted > w.accepted, "the threshold rule takes more");
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("· class-balanced"), "{text}");
+    assert!(
+        text.contains(&format!("what-if τ 0.70: {} accepted", w.accepted)),
+        "{text}"
+    );
+    // The inspector on the old round: no recorded reason, so the old guess where it applies.
+    press(&mut app, "i");
+    press_code(&mut app, KeyCode::Home);
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("Sample #") && text.contains("rejected in round 2"),
+        "{text}"
+    );
+}

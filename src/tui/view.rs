@@ -15,8 +15,10 @@ use crossbeam_channel::Sender;
 
 use crate::config::TrainConfig;
 use crate::data::{DatasetOptions, load_dataset};
+use crate::run::pseudo_csv::{self, PseudoStatus};
 use crate::run::{MetricsLine, files, parse_metrics_line};
 use crate::train::events::{Phase, PoolPrediction, Progress, Split, Update};
+use crate::train::pseudo::PolicySpec;
 use crate::tui::app::{App, Mode, SampleInfo, SampleStatus};
 use crate::tui::images::PoolImages;
 use crate::tui::run::{InputThread, event_loop};
@@ -100,6 +102,9 @@ pub struct Replayer {
     pub pseudo_round: usize,
     /// Lines of `metrics.jsonl` read so far.
     lines_read: usize,
+    /// The policy of a run whose `Started` line predates `RunInfo.policy` (from its
+    /// `config.toml`): filled into `Started` so the dashboard still learns it from the run.
+    pub legacy_policy: Option<PolicySpec>,
 }
 
 impl Replayer {
@@ -172,6 +177,12 @@ impl Replayer {
         };
         let elapsed = elapsed_secs.unwrap_or(0.0);
         let mut out = Vec::with_capacity(2);
+        let mut update = update;
+        if let Update::Started(info) = &mut update
+            && info.policy.is_none()
+        {
+            info.policy = self.legacy_policy.clone();
+        }
         let extra = match &update {
             Update::Started(info) => {
                 self.classes = info.classes.clone();
@@ -216,82 +227,50 @@ impl Replayer {
     }
 }
 
-/// Splits one CSV line into fields (double-quoted fields may hold commas and `""`).
-pub fn csv_fields(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.is_empty() => quoted = true,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-/// Parses a `pseudo_labels_round_NNN.csv` into predictions (top-2: predicted and runner-up)
-/// and sample facts; class names are mapped to indices with `classes`.
+/// Parses a `pseudo_labels_round_NNN.csv` (with [`pseudo_csv::parse`], so the engine's weights
+/// and reasons come along) into predictions (top-2: predicted and runner-up) and sample facts;
+/// class names are mapped to indices with `classes`. A last line without its newline (a file
+/// being written) is left out.
 pub fn parse_pseudo_csv(
     text: &str,
     classes: &[String],
 ) -> Result<(Vec<PoolPrediction>, Vec<SampleInfo>), String> {
+    let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
     let index: HashMap<&str, usize> = classes
         .iter()
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let class = |name: &str, line: usize| {
-        index
-            .get(name)
-            .copied()
-            .ok_or_else(|| format!("line {line}: unknown class `{name}`"))
-    };
     let mut predictions = Vec::new();
     let mut samples = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f = csv_fields(line);
-        if f.len() < 8 {
-            // A torn last line of a file being written.
-            continue;
-        }
-        let num = |s: &str| {
-            s.parse::<f32>()
-                .map_err(|_| format!("line {}: `{s}` is not a number", n + 1))
+    for row in pseudo_csv::parse(complete)? {
+        let class = |name: &str| {
+            index
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("sample {}: unknown class `{name}`", row.index))
         };
-        let mut top = vec![(class(&f[2], n + 1)?, num(&f[3])?)];
-        if !f[4].is_empty() {
-            top.push((class(&f[4], n + 1)?, num(&f[5])?));
+        let mut top = vec![(class(&row.predicted)?, row.confidence)];
+        if let Some((name, p)) = &row.runner_up {
+            top.push((class(name)?, *p));
         }
-        let status = SampleStatus::from_csv(f[7].trim())
-            .ok_or_else(|| format!("line {}: unknown status `{}`", n + 1, f[7]))?;
+        let status = match row.status {
+            PseudoStatus::Accepted => SampleStatus::Accepted,
+            PseudoStatus::Rejected => SampleStatus::Rejected,
+            PseudoStatus::Forced => SampleStatus::Forced,
+            PseudoStatus::ManualLabel => SampleStatus::ManualLabel,
+            PseudoStatus::Excluded => SampleStatus::Excluded,
+        };
         predictions.push(PoolPrediction {
-            index: f[0]
-                .parse()
-                .map_err(|_| format!("line {}: bad index `{}`", n + 1, f[0]))?,
+            index: row.index,
             top,
-            truth: if f[6].is_empty() {
-                None
-            } else {
-                Some(class(&f[6], n + 1)?)
-            },
+            truth: row.truth.as_deref().map(class).transpose()?,
             accepted: status.is_accepted(),
-            weight: 0.0,
-            rejection: None,
+            weight: row.weight,
+            rejection: row.reason,
         });
         samples.push(SampleInfo {
-            file: f[1].clone(),
+            file: row.file,
             status,
         });
     }
@@ -347,9 +326,16 @@ fn load_images(run_dir: &Path, cfg: Option<&TrainConfig>) -> Result<PoolImages, 
 
 /// Follows a run directory, sending what it reads, until `stop` is set or the run has ended
 /// and everything was read.
-fn follow(run_dir: PathBuf, plan: Option<Plan>, tx: Sender<Feed>, stop: Arc<AtomicBool>) {
+fn follow(
+    run_dir: PathBuf,
+    plan: Option<Plan>,
+    legacy_policy: Option<PolicySpec>,
+    tx: Sender<Feed>,
+    stop: Arc<AtomicBool>,
+) {
     let metrics = run_dir.join(files::METRICS);
     let mut replayer = Replayer::new(plan);
+    replayer.legacy_policy = legacy_policy;
     let mut offset: u64 = 0;
     let mut partial = String::new();
     let mut csv_seen: Option<(usize, Option<SystemTime>)> = None;
@@ -421,14 +407,15 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let cfg = TrainConfig::from_toml_file(&run_dir.join(files::CONFIG)).ok();
     let plan = cfg.as_ref().map(Plan::from);
-    let policy = cfg.as_ref().map(crate::tui::app::Policy::from);
+    // Runs recorded before `RunInfo` announced the policy: the one their configuration names.
+    let legacy_policy = cfg.as_ref().map(TrainConfig::policy);
     let (tx, rx) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {
         let (dir, tx, stop) = (run_dir.to_path_buf(), tx.clone(), stop.clone());
         std::thread::Builder::new()
             .name("selftrain-view".into())
-            .spawn(move || follow(dir, plan, tx, stop))
+            .spawn(move || follow(dir, plan, legacy_policy, tx, stop))
             .context("starting the file follower")?
     };
     {
@@ -442,7 +429,6 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     }
     let mut app = App::new(Mode::ReadOnly);
     app.source = Some(run_dir.display().to_string());
-    app.policy = policy;
     let result = {
         let mut guard = TerminalGuard::enter()?;
         let input = InputThread::spawn();
@@ -463,139 +449,4 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tui::fixture;
-
-    #[test]
-    fn csv_fields_handle_quotes() {
-        assert_eq!(csv_fields("a,b,,c"), vec!["a", "b", "", "c"]);
-        assert_eq!(
-            csv_fields("1,\"x,y.png\",\"say \"\"hi\"\"\",z"),
-            vec!["1", "x,y.png", "say \"hi\"", "z"]
-        );
-    }
-
-    #[test]
-    fn pseudo_csv_parses_into_predictions() {
-        let classes: Vec<String> = ["cat", "dog"].iter().map(|s| s.to_string()).collect();
-        let text = "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status\n\
-                    0,unlabeled/cat/a.png,cat,0.950000,dog,0.050000,cat,accepted\n\
-                    1,\"u/b,1.png\",dog,0.600000,cat,0.400000,,rejected\n\
-                    2,u/c.png,dog,0.700000,cat,0.300000,cat,excluded\n\
-                    3,u/d.png,cat,0.5";
-        let (p, s) = parse_pseudo_csv(text, &classes).unwrap();
-        assert_eq!(p.len(), 3, "the torn last line is left out");
-        assert_eq!(p[0].top, vec![(0, 0.95), (1, 0.05)]);
-        assert!(p[0].accepted && !p[1].accepted);
-        assert_eq!(p[1].truth, None);
-        assert_eq!(s[1].file, "u/b,1.png");
-        assert_eq!(s[2].status, SampleStatus::Excluded);
-        assert!(parse_pseudo_csv("h\n0,f,bird,0.5,,,,rejected\n", &classes).is_err());
-    }
-
-    #[test]
-    fn replay_synthesizes_progress_from_evaluations() {
-        let plan = Plan {
-            warmup_epochs: 2,
-            epochs_per_round: 1,
-            rounds: 2,
-            batch_size: 10,
-        };
-        let mut r = Replayer::new(Some(plan));
-        let mut all = Vec::new();
-        for u in fixture::updates() {
-            let mut v = serde_json::to_value(&u).unwrap();
-            v["elapsed_secs"] = serde_json::json!(10.0);
-            let line = serde_json::to_string(&v).unwrap();
-            all.extend(r.line(&line).unwrap());
-        }
-        let progress: Vec<&Progress> = all
-            .iter()
-            .filter_map(|u| match u {
-                Update::Progress(p) => Some(p),
-                _ => None,
-            })
-            .collect();
-        assert!(progress.len() >= 3);
-        let last = progress.last().unwrap();
-        assert_eq!(last.elapsed_secs, 10.0);
-        assert!(last.fraction_done > 0.0 && last.fraction_done <= 1.0);
-        assert_eq!(r.classes.len(), fixture::CLASSES.len());
-        assert!(r.pseudo_round >= 1);
-        assert!(r.line("").unwrap().is_empty());
-        assert!(r.line("{\"type\":\"novel\"}").unwrap().is_empty());
-        assert!(r.line("{not json").is_err());
-    }
-
-    #[test]
-    fn a_nan_loss_line_is_replayed_not_dropped() {
-        let mut r = Replayer::new(None);
-        let nan = r#"{"elapsed_secs":1.0,"type":"loss","global_step":7,"round":0,"supervised":null,"pseudo":null,"total":null}"#;
-        let updates = r.line(nan).unwrap();
-        match updates.as_slice() {
-            [Update::Loss(l)] => {
-                assert_eq!(l.global_step, 7);
-                assert!(l.supervised.is_nan() && l.total.is_nan());
-            }
-            other => panic!("the NaN loss line was not replayed: {other:?}"),
-        }
-        // A NaN evaluation loss is kept too.
-        let mut eval: serde_json::Value = serde_json::from_str(
-            r#"{"type":"evaluation","global_step":7,"round":0,"epoch":1,"split":"test","report":{"accuracy":0.5,"macro_f1":0.5,"per_class":[],"confusion":{"counts":[]},"loss":null}}"#,
-        )
-        .unwrap();
-        let updates = r.line(&eval.to_string()).unwrap();
-        assert!(matches!(updates.as_slice(), [Update::Evaluation(e)] if e.report.loss.is_nan()));
-        // A known kind with bad content is a problem naming the line, not silently dropped.
-        eval["report"] = serde_json::json!(1);
-        let err = r.line(&eval.to_string()).unwrap_err();
-        assert!(
-            err.starts_with("line 3: not a valid metrics record"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_run_written_before_format_versions_replays() {
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden/run");
-        let cfg = TrainConfig::from_toml_file(&golden.join(files::CONFIG)).unwrap();
-        let mut r = Replayer::new(Some(Plan::from(&cfg)));
-        let text = std::fs::read_to_string(golden.join(files::METRICS)).unwrap();
-        let mut updates = Vec::new();
-        for line in text.lines() {
-            updates.extend(r.line(line).unwrap());
-        }
-        assert!(r.ended);
-        assert_eq!(r.classes.len(), 10);
-        assert_eq!(r.pseudo_round, 2);
-        let losses = updates
-            .iter()
-            .filter(|u| matches!(u, Update::Loss(_)))
-            .count();
-        assert_eq!(losses, 38);
-        match updates.last() {
-            Some(Update::Finished(s)) => assert_eq!(s.format_version, 1),
-            other => panic!("{other:?}"),
-        }
-        let (round, csv) = latest_pseudo_csv(&golden).unwrap();
-        assert_eq!(round, 2);
-        let (predictions, samples) =
-            parse_pseudo_csv(&std::fs::read_to_string(csv).unwrap(), &r.classes).unwrap();
-        assert_eq!((predictions.len(), samples.len()), (2000, 2000));
-    }
-
-    #[test]
-    fn data_root_is_found_next_to_the_runs_folder() {
-        let base = std::env::temp_dir().join(format!("selftrain-view-{}", std::process::id()));
-        let run = base.join("runs").join("r1");
-        std::fs::create_dir_all(&run).unwrap();
-        std::fs::create_dir_all(base.join("mydata").join("train")).unwrap();
-        assert_eq!(
-            resolve_data_root(&run, Path::new("mydata")),
-            Some(base.join("mydata"))
-        );
-        assert_eq!(resolve_data_root(&run, Path::new("nowhere")), None);
-        std::fs::remove_dir_all(base).unwrap();
-    }
-}
+mod tests;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::run::{CheckpointReason, StopReason};
 use crate::train::events::{AppliedControl, Update};
-use crate::train::policy::what_if;
+use crate::train::pseudo::{self, PolicySpec};
 use crate::tui::event_log::LogLevel;
 use crate::tui::fixture;
 use crate::tui::inspector_list::InspectorList;
@@ -104,49 +104,100 @@ fn refused_threshold_is_logged_and_no_longer_pending() {
     assert_eq!(app.log.last().unwrap().level, LogLevel::Error);
 }
 
+/// `(accepted, known, correct)` of the engine's own what-if under the plain threshold rule with
+/// the app's marks.
+fn engine_what_if(app: &App, threshold: f32) -> (usize, usize, usize) {
+    let info = app.info.as_ref().unwrap();
+    let marks = acceptance::marks(&app.predictions, &app.samples, &app.marks);
+    let w = pseudo::what_if(
+        &pseudo::Threshold,
+        &app.predictions,
+        &marks,
+        threshold,
+        &info.labeled_per_class,
+        info.classes.len(),
+    );
+    (w.accepted, w.known, w.correct)
+}
+
 #[test]
 fn what_if_follows_the_dialled_threshold() {
     let mut app = fixture::live_app();
     let before = app.what_if.unwrap();
     assert_eq!(before.threshold, 0.9);
-    let expected = what_if(&app.predictions, 0.9);
+    let expected = engine_what_if(&app, 0.9);
     assert_eq!((before.accepted, before.known, before.correct), expected);
     app.on_key(ch('{'));
     let after = app.what_if.unwrap();
     assert_eq!(after.threshold, 0.85);
     assert_eq!(
         (after.accepted, after.known, after.correct),
-        what_if(&app.predictions, 0.85)
+        engine_what_if(&app, 0.85)
     );
     assert!(after.accepted >= before.accepted);
 }
 
+/// The live fixture as if the run had announced `policy` (or none, as older runs).
+fn app_with_policy(policy: Option<PolicySpec>) -> App {
+    let mut app = App::new(Mode::Live);
+    for u in fixture::updates() {
+        app.on_update(match u {
+            Update::Started(mut info) => {
+                info.policy = policy.clone();
+                Update::Started(info)
+            }
+            other => other,
+        });
+    }
+    app
+}
+
 #[test]
-fn what_if_applies_the_run_policy_when_known() {
-    use crate::config::Acceptance;
-    let mut app = fixture::live_app();
-    let round_accepted = app.pseudo.as_ref().unwrap().accepted;
-    app.policy = Some(Policy {
-        acceptance: Acceptance::Threshold,
-        balance_slack: 1.0,
-    });
-    app.recompute_what_if();
+fn what_if_applies_the_policy_the_run_announced() {
+    let app = app_with_policy(Some(PolicySpec::Threshold));
+    let threshold = app.what_if.unwrap();
     assert_eq!(
-        app.what_if.unwrap().accepted,
-        round_accepted,
+        threshold.accepted,
+        app.pseudo.as_ref().unwrap().accepted,
         "the fixture used τ alone"
     );
-    app.policy = Some(Policy {
-        acceptance: Acceptance::ClassBalanced,
-        balance_slack: 1.0,
-    });
-    app.recompute_what_if();
+    assert_eq!(
+        app_with_policy(None).what_if,
+        Some(threshold),
+        "older runs: the plain threshold rule"
+    );
+    let app = app_with_policy(Some(PolicySpec::ClassBalanced { balance_slack: 1.0 }));
+    assert_eq!(
+        app.policy(),
+        PolicySpec::ClassBalanced { balance_slack: 1.0 }
+    );
     let balanced = app.what_if.unwrap();
     assert!(
-        balanced.accepted < round_accepted,
+        balanced.accepted < threshold.accepted,
         "quotas cap the dominant classes"
     );
     assert!(balanced.known == balanced.accepted && balanced.correct <= balanced.known);
+}
+
+#[test]
+fn what_if_counts_the_users_marks_as_the_engine_would() {
+    let mut app = fixture::live_app();
+    app.screen = Screen::Inspector;
+    let before = app.what_if.unwrap();
+    // The most confident rejected sample, accepted by hand: one more pseudo-label once sent.
+    app.on_key(key(KeyCode::Home));
+    let i = app.selected_sample().unwrap();
+    assert!(!app.predictions[i].accepted);
+    assert_eq!(app.on_key(ch('a')).len(), 1);
+    assert_eq!(app.what_if.unwrap().accepted, before.accepted + 1);
+    // Refused by the trainer: back to the policy's verdict.
+    let index = app.predictions[i].index;
+    let class = app.predictions[i].predicted();
+    app.on_update(applied(
+        Control::AcceptSample { index, class },
+        Some("no such sample"),
+    ));
+    assert_eq!(app.what_if.unwrap().accepted, before.accepted);
 }
 
 #[test]

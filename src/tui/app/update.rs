@@ -27,6 +27,7 @@ impl App {
                 let text = event_log::started_text(&info);
                 self.info = Some(info);
                 self.log.push(LogLevel::Info, Some(0), None, text);
+                self.recompute_what_if();
             }
             Update::Progress(p) => {
                 self.global_step = self.global_step.max(p.global_step);
@@ -240,5 +241,6 @@ impl App {
             Some(e) => MarkState::Refused(e.clone()),
         };
         self.marks.insert(index, SampleMark { action, state });
+        self.recompute_what_if();
     }
 }
