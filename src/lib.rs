@@ -28,5 +28,6 @@ pub mod model;
 pub mod predict;
 pub mod report;
 pub mod run;
+pub mod serde_nan;
 pub mod train;
 pub mod tui;

@@ -13,13 +13,13 @@ pub struct ConfusionMatrix {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClassMetrics {
     /// TP / (TP + FP); 0 when the class was never predicted.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub precision: f64,
     /// TP / (TP + FN); 0 when the class has no sample.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub recall: f64,
     /// Harmonic mean of precision and recall; 0 when both are 0.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub f1: f64,
     /// Number of samples whose true class is this one.
     pub support: u64,
@@ -29,17 +29,17 @@ pub struct ClassMetrics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
     /// Fraction of correct predictions.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub accuracy: f64,
     /// Mean F1 over classes that have support.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub macro_f1: f64,
     /// Per-class scores, in class order.
     pub per_class: Vec<ClassMetrics>,
     /// The matrix the scores come from.
     pub confusion: ConfusionMatrix,
     /// Mean cross-entropy over the split.
-    #[serde(deserialize_with = "crate::run::records::f64_or_nan")]
+    #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub loss: f64,
 }
 

@@ -7,21 +7,13 @@
 //! [`f32_or_nan`]) so such a record reads back as NaN instead of being refused or dropped.
 //! Writing is unchanged.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+pub use crate::serde_nan::{f32_or_nan, f64_or_nan};
 
 use super::version::{FORMAT_VERSION, legacy_format_version};
 use crate::data::ImageShape;
 use crate::model::CnnConfig;
-
-/// Reads an `f64` that may be `null` (how serde_json writes NaN and infinities) as NaN.
-pub fn f64_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
-
-/// Reads an `f32` that may be `null` (how serde_json writes NaN and infinities) as NaN.
-pub fn f32_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
-    Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
-}
 
 /// What `predict` (and `cv`) need to rebuild a model from a run directory (`model.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use crate::data::{
     DECODE_CHUNK, DatasetOptions, DatasetPlan, ImageSet, ImageShape, SkippedFile,
     load_dataset_checked, split,
 };
-use crate::train::engine::inference_batch_size;
+use crate::train::steps::inference_batch_size;
 
 /// The splits of a run, ready for training.
 #[derive(Debug, Clone)]
