@@ -297,7 +297,13 @@ pub fn report_from_probabilities(probs: &[f32], truth: &[usize], num_classes: us
     for (row, &t) in probs.chunks(num_classes).zip(truth) {
         let predicted = argmax(row);
         matrix.add(t, predicted);
-        loss -= (row[t].max(1e-12) as f64).ln();
+        // A NaN probability (diverged weights) must give a NaN loss, not the clamp's 27.6.
+        let p = row[t];
+        loss -= if p.is_nan() {
+            f64::NAN
+        } else {
+            (p.max(1e-12) as f64).ln()
+        };
     }
     let n = truth.len().max(1) as f64;
     matrix.report(loss / n)

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::{Trainer, valid_device};
+use super::{Interrupt, Trainer, valid_device};
 use crate::metrics::EvalReport;
 use crate::model::Cnn;
 use crate::run::{CheckpointReason, files};
@@ -15,13 +15,15 @@ impl Trainer<'_> {
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
     /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
     /// pick noise. See [`crate::train::selection::Selection::observe`].
-    pub(super) fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
+    /// Non-finite validation loss (the weights diverged) is an [`Interrupt::Diverged`], before
+    /// anything is selected or saved.
+    pub(super) fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<Result<(), Interrupt>> {
         self.run.epochs_done += 1;
         if self.data.val.is_empty() {
             self.run
                 .selection
                 .observe_without_validation(select, self.round);
-            return Ok(());
+            return Ok(Ok(()));
         }
         let valid = self.model.valid();
         let report = evaluate(
@@ -31,6 +33,12 @@ impl Trainer<'_> {
             self.cfg.batch_size.max(64),
             &valid_device(&self.device),
         );
+        if !report.loss.is_finite() {
+            return Ok(Err(Interrupt::Diverged(self.divergence_message(&format!(
+                "the validation loss became {}",
+                report.loss
+            )))));
+        }
         let better = self.run.selection.observe(
             report.accuracy,
             select,
@@ -55,7 +63,7 @@ impl Trainer<'_> {
                 global_step: self.run.global_step,
             });
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     pub(super) fn test_report(&self, model: &Cnn) -> Option<EvalReport> {

@@ -7,6 +7,7 @@ use anyhow::Context;
 use burn::prelude::*;
 
 use super::{ModelInfo, Trainer};
+use crate::data::fingerprint::{self, DataFingerprint, FingerprintCheck};
 use crate::run::{CheckpointReason, StopReason, csv_field, files};
 use crate::train::checkpoint::{self, Position, ResumeState};
 use crate::train::events::{Phase, RunSummary, Update};
@@ -21,18 +22,25 @@ impl Trainer<'_> {
                 self.run_dir.path().display()
             );
         }
+        self.check_data_fingerprint(r.data_fingerprint.as_ref())?;
         self.model = checkpoint::load_model(
             &self.run_dir,
             &r.model_file,
+            r.model_checksum.as_deref(),
             &self.model_config,
             &self.device,
         )?;
-        self.optimizer =
-            checkpoint::load_optimizer(&self.run_dir, &r.optimizer_file, new_optimizer(&self.cfg))?;
+        self.optimizer = checkpoint::load_optimizer(
+            &self.run_dir,
+            &r.optimizer_file,
+            r.optimizer_checksum.as_deref(),
+            new_optimizer(&self.cfg),
+        )?;
         if r.run.selection.has_best {
             let best = checkpoint::load_model(
                 &self.run_dir,
                 files::BEST,
+                None,
                 &self.model_config,
                 &self.device,
             )?;
@@ -44,8 +52,26 @@ impl Trainer<'_> {
             .map_err(|e| anyhow::anyhow!("{}: {e:#}", resume_file.display()))?;
         self.prior_wall_secs = r.wall_secs;
         self.resumed_at_step = Some(r.run.global_step);
+        self.last_checkpoint_step = Some(r.run.global_step);
         self.run =
             r.into_run_state(&self.run_dir, self.data.pool.len(), self.data.num_classes())?;
+        Ok(())
+    }
+
+    /// Compares the data the checkpoint recorded with the current data: other classes are an
+    /// error (before any model file is read), other files a warning.
+    fn check_data_fingerprint(&mut self, recorded: Option<&DataFingerprint>) -> anyhow::Result<()> {
+        let Some(recorded) = recorded else {
+            return Ok(());
+        };
+        let resume_file = self.run_dir.file(files::RESUME);
+        match fingerprint::compare(recorded, &self.data_fingerprint) {
+            FingerprintCheck::Same => {}
+            FingerprintCheck::FilesChanged(message) => self.pending_warnings.push(message),
+            FingerprintCheck::ClassesChanged(message) => {
+                anyhow::bail!("{}: {message}", resume_file.display())
+            }
+        }
         Ok(())
     }
 
@@ -62,6 +88,7 @@ impl Trainer<'_> {
         match self.write_checkpoint() {
             Ok(()) => {
                 self.last_checkpoint = Instant::now();
+                self.last_checkpoint_step = Some(self.run.global_step);
                 let path = self.run_dir.file(files::LAST).display().to_string();
                 self.recorder.emit(Update::Checkpoint {
                     path,
@@ -86,6 +113,9 @@ impl Trainer<'_> {
             events_len: logs.events,
             model_file: String::new(),
             optimizer_file: String::new(),
+            model_checksum: None,
+            optimizer_checksum: None,
+            data_fingerprint: Some(self.data_fingerprint.clone()),
         };
         checkpoint::save(&self.run_dir, &self.model.valid(), &self.optimizer, state)
     }
