@@ -330,7 +330,10 @@ impl<'p> Trainer<'p> {
                 if let Err(i) = self.poll_controls() {
                     return Ok(Err(i));
                 }
-                let newly_accepted = self.select_pseudo_labels(round)?;
+                let newly_accepted = match self.select_pseudo_labels(round)? {
+                    Ok(n) => n,
+                    Err(i) => return Ok(Err(i)),
+                };
                 let new_actions = std::mem::take(&mut self.run.pseudo.user_actions_since_round);
                 if newly_accepted == 0 && new_actions == 0 {
                     return Ok(Ok(StopReason::NoNewPseudoLabels));

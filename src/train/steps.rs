@@ -261,10 +261,25 @@ pub fn predict_pixels(
     batch_size: usize,
     device: &Device,
 ) -> Vec<f32> {
+    predict_pixels_with(model, pixels, n, shape, batch_size, device, || {})
+}
+
+/// [`predict_pixels`], calling `between_batches` before each batch (the trainer handles its
+/// controls there, so that a long evaluation does not leave them waiting).
+pub fn predict_pixels_with(
+    model: &Cnn,
+    pixels: &[u8],
+    n: usize,
+    shape: ImageShape,
+    batch_size: usize,
+    device: &Device,
+    mut between_batches: impl FnMut(),
+) -> Vec<f32> {
     let len = shape.len();
     let mut out = Vec::new();
     let mut start = 0;
     while start < n {
+        between_batches();
         let end = (start + batch_size.max(1)).min(n);
         let images = images_to_tensor(&pixels[start * len..end * len], end - start, shape, device);
         let probs = softmax(model.forward(images), 1);
@@ -286,7 +301,27 @@ pub fn evaluate(
     batch_size: usize,
     device: &Device,
 ) -> EvalReport {
-    let probs = predict_probabilities(model, set, batch_size, device);
+    evaluate_with(model, set, num_classes, batch_size, device, || {})
+}
+
+/// [`evaluate`], calling `between_batches` before each batch.
+pub fn evaluate_with(
+    model: &Cnn,
+    set: &ImageSet,
+    num_classes: usize,
+    batch_size: usize,
+    device: &Device,
+    between_batches: impl FnMut(),
+) -> EvalReport {
+    let probs = predict_pixels_with(
+        model,
+        &set.pixels,
+        set.len(),
+        set.shape,
+        batch_size,
+        device,
+        between_batches,
+    );
     report_from_probabilities(&probs, &set.class_labels(), num_classes)
 }
 
@@ -360,12 +395,43 @@ pub fn predict_pool(
     mirror: bool,
     device: &Device,
 ) -> Vec<PoolPrediction> {
+    predict_pool_until(
+        model,
+        pixels,
+        truth,
+        shape,
+        num_classes,
+        batch_size,
+        mirror,
+        device,
+        || false,
+    )
+    .expect("never interrupted")
+}
+
+/// [`predict_pool`], asking `interrupted` before each batch (a pass over a large pool takes
+/// long enough that a stop request must not wait for it); `None` when it answered true.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_pool_until(
+    model: &Cnn,
+    pixels: &[u8],
+    truth: &[Option<usize>],
+    shape: ImageShape,
+    num_classes: usize,
+    batch_size: usize,
+    mirror: bool,
+    device: &Device,
+    mut interrupted: impl FnMut() -> bool,
+) -> Option<Vec<PoolPrediction>> {
     let n = truth.len();
     let len = shape.len();
     let batch_size = batch_size.max(1);
     let mut probs = Vec::with_capacity(n * num_classes);
     // Batch by batch, so the mirror images never take more than one batch of memory.
     for start in (0..n).step_by(batch_size) {
+        if interrupted() {
+            return None;
+        }
         let end = (start + batch_size).min(n);
         let part = &pixels[start * len..end * len];
         let mut batch = predict_pixels(model, part, end - start, shape, batch_size, device);
@@ -378,7 +444,7 @@ pub fn predict_pool(
         }
         probs.extend(batch);
     }
-    probs
+    let predictions = probs
         .chunks(num_classes)
         .enumerate()
         .map(|(index, row)| PoolPrediction {
@@ -389,7 +455,8 @@ pub fn predict_pool(
             weight: 0.0,
             rejection: None,
         })
-        .collect()
+        .collect();
+    Some(predictions)
 }
 
 #[cfg(test)]

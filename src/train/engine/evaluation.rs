@@ -9,7 +9,7 @@ use crate::run::{CheckpointReason, files};
 use crate::train::checkpoint;
 use crate::train::events::{Evaluation, Phase, Split, Update};
 use crate::train::selection::SelectionRule;
-use crate::train::steps::evaluate;
+use crate::train::steps::evaluate_with;
 
 impl Trainer<'_> {
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
@@ -26,12 +26,15 @@ impl Trainer<'_> {
             return Ok(Ok(()));
         }
         let valid = self.model.valid();
-        let report = evaluate(
+        let data = self.data.clone();
+        let device = valid_device(&self.device);
+        let report = evaluate_with(
             &valid,
-            &self.data.val,
-            self.data.num_classes(),
+            &data.val,
+            data.num_classes(),
             self.cfg.batch_size.max(64),
-            &valid_device(&self.device),
+            &device,
+            || self.acknowledge_controls(),
         );
         if !report.loss.is_finite() {
             return Ok(Err(Interrupt::Diverged(self.divergence_message(&format!(
@@ -66,14 +69,17 @@ impl Trainer<'_> {
         Ok(Ok(()))
     }
 
-    pub(super) fn test_report(&self, model: &Cnn) -> Option<EvalReport> {
-        let test = self.data.test.as_ref()?;
-        Some(evaluate(
+    pub(super) fn test_report(&mut self, model: &Cnn) -> Option<EvalReport> {
+        let data = self.data.clone();
+        let test = data.test.as_ref()?;
+        let device = valid_device(&self.device);
+        Some(evaluate_with(
             model,
             test,
-            self.data.num_classes(),
+            data.num_classes(),
             self.cfg.batch_size.max(64),
-            &valid_device(&self.device),
+            &device,
+            || self.acknowledge_controls(),
         ))
     }
 

@@ -149,7 +149,7 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    pub(super) fn finish(&mut self, stop_reason: StopReason) -> anyhow::Result<RunSummary> {
+    pub(super) fn finish(&mut self, mut stop_reason: StopReason) -> anyhow::Result<RunSummary> {
         let rounds_completed = self.run.rounds_completed;
         self.save_checkpoint(if stop_reason.is_interrupted() {
             CheckpointReason::Stop
@@ -168,6 +168,12 @@ impl Trainer<'_> {
         }
         let best_test = self.test_report(&best_model);
         let baseline_test = self.baseline_test_from_metrics();
+        // A stop asked for after the last batch still ends the run as stopped: the user asked,
+        // and the exit status must say so.
+        self.acknowledge_controls();
+        if self.run.controls.stop_requested {
+            stop_reason = StopReason::Stopped;
+        }
         let (last_accepted, last_accepted_accuracy) =
             self.run.pseudo.last_pseudo.unwrap_or((0, None));
         let selection = &self.run.selection;
