@@ -1488,13 +1488,21 @@ fn a_diverging_run_fails_with_a_named_error_and_writes_no_summary() {
     assert!(err.contains("NaN") || err.contains("inf"), "{err}");
     assert_ne!(out.status.code(), Some(130), "{}", describe(&out));
     // The evaluation lines printed before the failure never show the clamped loss of 27.63.
-    assert!(!all_output(&out).contains("loss 27.63"), "{}", describe(&out));
+    assert!(
+        !all_output(&out).contains("loss 27.63"),
+        "{}",
+        describe(&out)
+    );
     let run = only_run_dir(&runs_of(&data));
     assert!(!run.join("summary.json").exists(), "{}", describe(&out));
     let failed = read_jsonl(&run.join("metrics.jsonl"))
         .into_iter()
         .any(|m| m["type"] == "failed" && m["message"].to_string().contains("diverged"));
-    assert!(failed, "metrics.jsonl records the failure: {}", describe(&out));
+    assert!(
+        failed,
+        "metrics.jsonl records the failure: {}",
+        describe(&out)
+    );
     cleanup(&data);
 }
 
@@ -1539,7 +1547,13 @@ fn a_bit_flipped_checkpoint_is_refused_on_resume_naming_the_file() {
 fn resuming_on_changed_data_names_a_new_class_and_warns_about_changed_files() {
     let data = tiny_dataset("data-changed");
     let (run, state) = resumable_run(&data);
-    assert_eq!(state["data_fingerprint"]["classes"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        state["data_fingerprint"]["classes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     // Files removed: the run resumes, with a warning.
     std::fs::remove_file(data.join("test/a/1.png")).unwrap();
     let out = resume(&run);

@@ -279,7 +279,11 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
 }
 
 /// A run of `pool` unlabelled and `test` test images per class, one warm-up epoch and one round.
-fn short_run(name: &str, pool: usize, test: usize) -> (RunDir, selftrain::train::engine::EngineHandle) {
+fn short_run(
+    name: &str,
+    pool: usize,
+    test: usize,
+) -> (RunDir, selftrain::train::engine::EngineHandle) {
     let runs = std::env::temp_dir().join(format!("selftrain-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&runs);
     let run_dir = RunDir::create(&runs).unwrap();
@@ -310,9 +314,11 @@ fn a_stop_during_pool_prediction_stops_before_the_round_trains() {
     // A pool of 12 000 images: many prediction batches.
     let (run_dir, handle) = short_run("stop-predicting", 4000, 2);
     let rx = handle.updates.clone();
-    next_matching(&rx, Duration::from_secs(120), |u| {
-        matches!(u, Update::Progress(p) if p.phase == selftrain::train::events::Phase::Predicting)
-    });
+    next_matching(
+        &rx,
+        Duration::from_secs(120),
+        |u| matches!(u, Update::Progress(p) if p.phase == selftrain::train::events::Phase::Predicting),
+    );
     handle.controls.send(Control::Stop).unwrap();
     let mut pseudo_rounds = 0;
     for u in rx.iter() {

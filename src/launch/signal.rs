@@ -121,7 +121,11 @@ mod tests {
     #[test]
     fn a_headless_stop_is_acknowledged_at_once() {
         let signal = StopSignal::default();
-        assert_eq!(signal.shared.acknowledgement(), None, "the dashboard shows its own");
+        assert_eq!(
+            signal.shared.acknowledgement(),
+            None,
+            "the dashboard shows its own"
+        );
         signal.announce_on_stderr();
         assert_eq!(signal.shared.on_signal(), SignalAction::StopTrainer);
         let text = signal.shared.acknowledgement().unwrap();

@@ -43,6 +43,9 @@ mod tests {
         let err = verify_checksum(path, &flipped, &recorded)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ckpt-000000001.bpk") && err.contains("checksum"), "{err}");
+        assert!(
+            err.contains("ckpt-000000001.bpk") && err.contains("checksum"),
+            "{err}"
+        );
     }
 }

@@ -280,7 +280,10 @@ mod tests {
         assert!(state.run.selection.has_best);
         assert_eq!(state.run.labeller, serde_json::Value::Null);
         assert_eq!(state.model_file, "ckpt-000000038.bpk");
-        assert_eq!(state.model_checksum, None, "older checkpoints have no checksum");
+        assert_eq!(
+            state.model_checksum, None,
+            "older checkpoints have no checksum"
+        );
         assert_eq!(state.data_fingerprint, None);
         let err = format!("{:#}", state.into_run_state(&dir, 2000, 10).unwrap_err());
         assert!(err.contains("already finished"), "{err}");

@@ -534,26 +534,6 @@ impl<'p> Trainer<'p> {
         Ok(())
     }
 
-    /// Why a diverged run failed, which checkpoint it keeps and how to go on.
-    fn divergence_message(&self, what: &str) -> String {
-        let dir = self.run_dir.path().display();
-        let lr = self.cfg.learning_rate;
-        let kept = match self.last_checkpoint_step {
-            Some(step) => format!(
-                "the last finite checkpoint (step {step}) is kept; lower learning_rate (now {lr}) \
-                 in {dir}/config.toml and resume with `selftrain train --resume {dir}`, or start \
-                 a new run with a lower --lr"
-            ),
-            None => format!(
-                "no checkpoint was saved before it; start a new run with a lower --lr (now {lr})"
-            ),
-        };
-        format!(
-            "training diverged: {what} at step {} (round {}, epoch {}); {kept}",
-            self.run.global_step, self.round, self.epoch
-        )
-    }
-
     /// The supervised-only test score: the first test evaluation (end of warm-up).
     fn baseline_test_from_metrics(&self) -> Option<EvalReport> {
         crate::run::read_metrics(&self.run_dir.file(files::METRICS), true)

@@ -58,6 +58,26 @@ impl Trainer<'_> {
         Ok(())
     }
 
+    /// Why a diverged run failed, which checkpoint it keeps and how to go on.
+    pub(super) fn divergence_message(&self, what: &str) -> String {
+        let dir = self.run_dir.path().display();
+        let lr = self.cfg.learning_rate;
+        let kept = match self.last_checkpoint_step {
+            Some(step) => format!(
+                "the last finite checkpoint (step {step}) is kept; lower learning_rate (now {lr}) \
+                 in {dir}/config.toml and resume with `selftrain train --resume {dir}`, or start \
+                 a new run with a lower --lr"
+            ),
+            None => format!(
+                "no checkpoint was saved before it; start a new run with a lower --lr (now {lr})"
+            ),
+        };
+        format!(
+            "training diverged: {what} at step {} (round {}, epoch {}); {kept}",
+            self.run.global_step, self.round, self.epoch
+        )
+    }
+
     /// Compares the data the checkpoint recorded with the current data: other classes are an
     /// error (before any model file is read), other files a warning.
     fn check_data_fingerprint(&mut self, recorded: Option<&DataFingerprint>) -> anyhow::Result<()> {
