@@ -64,12 +64,12 @@ impl Trainer<'_> {
         let lr = self.cfg.learning_rate;
         let kept = match self.last_checkpoint_step {
             Some(step) => format!(
-                "the last finite checkpoint (step {step}) is kept; lower learning_rate (now {lr}) \
+                "the last finite checkpoint (step {step}) is kept; lower learning_rate (now {lr:e}) \
                  in {dir}/config.toml and resume with `selftrain train --resume {dir}`, or start \
                  a new run with a lower --lr"
             ),
             None => format!(
-                "no checkpoint was saved before it; start a new run with a lower --lr (now {lr})"
+                "no checkpoint was saved before it; start a new run with a lower --lr (now {lr:e})"
             ),
         };
         format!(
