@@ -1476,3 +1476,100 @@ fn import_idx_names_an_out_of_range_label() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------- divergence, damaged checkpoints, changed data
+
+#[test]
+fn a_diverging_run_fails_with_a_named_error_and_writes_no_summary() {
+    let data = tiny_dataset("diverge");
+    let out = train(&data, &["--lr", "1e20"]);
+    assert_error(&out, &["training diverged", "at step", "--lr"]);
+    let err = stderr(&out);
+    assert!(err.contains("NaN") || err.contains("inf"), "{err}");
+    assert_ne!(out.status.code(), Some(130), "{}", describe(&out));
+    // The evaluation lines printed before the failure never show the clamped loss of 27.63.
+    assert!(
+        !all_output(&out).contains("loss 27.63"),
+        "{}",
+        describe(&out)
+    );
+    let run = only_run_dir(&runs_of(&data));
+    assert!(!run.join("summary.json").exists(), "{}", describe(&out));
+    let failed = read_jsonl(&run.join("metrics.jsonl"))
+        .into_iter()
+        .any(|m| m["type"] == "failed" && m["message"].to_string().contains("diverged"));
+    assert!(
+        failed,
+        "metrics.jsonl records the failure: {}",
+        describe(&out)
+    );
+    cleanup(&data);
+}
+
+/// A finished run of `data` whose `resume.json` is turned back to the start of round 1, so that
+/// `--resume` continues it; returns the run directory and its resume state.
+fn resumable_run(data: &Path) -> (PathBuf, serde_json::Value) {
+    let out = train(data, &[]);
+    let run = assert_trained(&out, data);
+    let path = run.join("resume.json");
+    let mut state = read_json(&path);
+    state["position"] = serde_json::json!({"at": "round_start", "round": 1});
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    (run, state)
+}
+
+fn resume(run: &Path) -> Output {
+    let mut cmd = bin();
+    cmd.args(["train", "--headless", "--resume"]).arg(run);
+    let out = run_limited(cmd, Duration::from_secs(120));
+    assert_no_panic(&out);
+    out
+}
+
+#[test]
+fn a_bit_flipped_checkpoint_is_refused_on_resume_naming_the_file() {
+    let data = tiny_dataset("ckpt-flip");
+    let (run, state) = resumable_run(&data);
+    assert!(state["model_checksum"].is_string(), "{state}");
+    assert!(state["optimizer_checksum"].is_string(), "{state}");
+    let model_file = state["model_file"].as_str().unwrap();
+    let path = run.join(model_file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let out = resume(&run);
+    assert_error(&out, &[model_file, "checksum"]);
+    cleanup(&data);
+}
+
+#[test]
+fn resuming_on_changed_data_names_a_new_class_and_warns_about_changed_files() {
+    let data = tiny_dataset("data-changed");
+    let (run, state) = resumable_run(&data);
+    assert_eq!(
+        state["data_fingerprint"]["classes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // Files removed: the run resumes, with a warning.
+    std::fs::remove_file(data.join("test/a/1.png")).unwrap();
+    let out = resume(&run);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        all_output(&out).contains("warning: the data changed"),
+        "{}",
+        describe(&out)
+    );
+    // A class added: refused before the model is loaded, naming the class.
+    let path = run.join("resume.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    for i in 0..4 {
+        grey_png(&data, &format!("train/d/{i}.png"), 8, 8, 90 + i);
+    }
+    let out = resume(&run);
+    assert_error(&out, &["resume.json", "class 'd' was added"]);
+    cleanup(&data);
+}

@@ -277,3 +277,79 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
     }
     std::fs::remove_dir_all(&runs).unwrap();
 }
+
+/// A run of `pool` unlabelled and `test` test images per class, one warm-up epoch and one round.
+fn short_run(
+    name: &str,
+    pool: usize,
+    test: usize,
+) -> (RunDir, selftrain::train::engine::EngineHandle) {
+    let runs = std::env::temp_dir().join(format!("selftrain-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runs);
+    let run_dir = RunDir::create(&runs).unwrap();
+    let data = PreparedData {
+        pool: synthetic(pool, 2),
+        test: Some(synthetic(test, 1)),
+        ..Arc::unwrap_or_clone(prepared())
+    };
+    let cfg = TrainConfig {
+        warmup_epochs: 1,
+        epochs_per_round: 1,
+        rounds: 1,
+        batch_size: 4,
+        threshold: 0.0,
+        ..TrainConfig::default()
+    };
+    let handle = spawn(EngineInputs {
+        config: cfg,
+        data: Arc::new(data),
+        device: resolve(DeviceSpec::Auto).unwrap(),
+        run_dir: run_dir.clone(),
+    });
+    (run_dir, handle)
+}
+
+#[test]
+fn a_stop_during_pool_prediction_stops_before_the_round_trains() {
+    // A pool of 12 000 images: many prediction batches.
+    let (run_dir, handle) = short_run("stop-predicting", 4000, 2);
+    let rx = handle.updates.clone();
+    next_matching(
+        &rx,
+        Duration::from_secs(120),
+        |u| matches!(u, Update::Progress(p) if p.phase == selftrain::train::events::Phase::Predicting),
+    );
+    handle.controls.send(Control::Stop).unwrap();
+    let mut pseudo_rounds = 0;
+    for u in rx.iter() {
+        if matches!(u, Update::PseudoLabels(_)) {
+            pseudo_rounds += 1;
+        }
+    }
+    let summary = handle.thread.join().unwrap().unwrap();
+    assert_eq!(summary.stop_reason, selftrain::run::StopReason::Stopped);
+    assert_eq!(pseudo_rounds, 0, "the pool prediction was cut short");
+    assert_eq!(summary.rounds_completed, 0);
+    let resume = selftrain::train::engine::ResumeState::load(&run_dir).unwrap();
+    assert_eq!(
+        resume.run.position,
+        selftrain::train::engine::Position::RoundStart { round: 1 }
+    );
+    let _ = std::fs::remove_dir_all(run_dir.path().parent().unwrap());
+}
+
+#[test]
+fn a_stop_during_the_final_evaluation_still_ends_as_stopped() {
+    // 6 000 test images: the final evaluations take many batches, after the last training batch.
+    let (run_dir, handle) = short_run("stop-final", 5, 2000);
+    let rx = handle.updates.clone();
+    next_matching(&rx, Duration::from_secs(120), |u| {
+        matches!(u, Update::RoundFinished { round: 1, .. })
+    });
+    handle.controls.send(Control::Stop).unwrap();
+    for _ in rx.iter() {}
+    let summary = handle.thread.join().unwrap().unwrap();
+    assert_eq!(summary.rounds_completed, 1, "every batch had run");
+    assert_eq!(summary.stop_reason, selftrain::run::StopReason::Stopped);
+    let _ = std::fs::remove_dir_all(run_dir.path().parent().unwrap());
+}

@@ -38,6 +38,7 @@ pub fn cv(args: CvArgs) -> anyhow::Result<StopReason> {
     );
     // Ctrl-C / SIGTERM stop the fold being trained (it saves a checkpoint) and the whole cv.
     let signal = StopSignal::install();
+    signal.announce_on_stderr();
     let folds = args.folds;
     let mut last_reason = StopReason::Stopped;
     let mut run_fold = |i: usize,

@@ -121,12 +121,20 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<StopReason> {
             }
         }
     } else {
+        signal.announce_on_stderr();
         let options = HeadlessOptions {
             json: args.json,
             progress_bar: std::io::stderr().is_terminal(),
             quiet: false,
         };
         run_headless(handle, options)?.stop_reason
+    };
+    // A signal that came after the trainer stopped polling (while it wrote its summary) still
+    // means the user stopped the run.
+    let reason = if signal.received() {
+        StopReason::Stopped
+    } else {
+        reason
     };
     drop(run.lock);
     Ok(reason)

@@ -25,10 +25,22 @@ pub enum SignalAction {
 #[derive(Debug, Default)]
 struct Shared {
     received: AtomicBool,
+    /// Print the acknowledgement on stderr (headless: no dashboard to show it).
+    announce: AtomicBool,
     trainer: Mutex<Option<Sender<Control>>>,
 }
 
+/// What a headless run prints as soon as the first signal arrives.
+pub const STOP_ACKNOWLEDGEMENT: &str =
+    "stopping after this batch (a resumable checkpoint is saved); press Ctrl-C again to quit now";
+
 impl Shared {
+    fn acknowledgement(&self) -> Option<&'static str> {
+        self.announce
+            .load(Ordering::SeqCst)
+            .then_some(STOP_ACKNOWLEDGEMENT)
+    }
+
     fn on_signal(&self) -> SignalAction {
         if self.received.swap(true, Ordering::SeqCst) {
             return SignalAction::ExitNow;
@@ -53,13 +65,24 @@ impl StopSignal {
         let signal = Self::default();
         let shared = signal.shared.clone();
         let _ = ctrlc::set_handler(move || match shared.on_signal() {
-            SignalAction::StopTrainer => crate::tui::run::request_exit(),
+            SignalAction::StopTrainer => {
+                if let Some(text) = shared.acknowledgement() {
+                    eprintln!("{text}");
+                }
+                crate::tui::run::request_exit()
+            }
             SignalAction::ExitNow => {
                 crate::tui::terminal::restore();
                 std::process::exit(i32::from(super::EXIT_STOPPED));
             }
         });
         signal
+    }
+
+    /// Acknowledges the first signal on stderr at once (headless runs; the trainer itself only
+    /// answers at its next batch boundary).
+    pub fn announce_on_stderr(&self) {
+        self.shared.announce.store(true, Ordering::SeqCst);
     }
 
     /// Sends the next signal's stop request to this trainer.
@@ -93,6 +116,20 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(Control::Stop)));
         assert_eq!(signal.shared.on_signal(), SignalAction::ExitNow);
         assert!(rx.try_recv().is_err(), "one stop request only");
+    }
+
+    #[test]
+    fn a_headless_stop_is_acknowledged_at_once() {
+        let signal = StopSignal::default();
+        assert_eq!(
+            signal.shared.acknowledgement(),
+            None,
+            "the dashboard shows its own"
+        );
+        signal.announce_on_stderr();
+        assert_eq!(signal.shared.on_signal(), SignalAction::StopTrainer);
+        let text = signal.shared.acknowledgement().unwrap();
+        assert!(text.contains("stopping after this batch"), "{text}");
     }
 
     #[test]

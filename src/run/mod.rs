@@ -5,6 +5,7 @@
 //! and the one reader of a run directory ([`reader`], [`RunRecords`]).
 
 mod atomic;
+mod checksum;
 mod jsonl;
 mod lock;
 pub mod pseudo_csv;
@@ -14,6 +15,7 @@ pub mod records;
 mod version;
 
 pub use atomic::atomic_write;
+pub use checksum::{checksum, verify_checksum};
 pub use jsonl::{JsonlWriter, read_jsonl, truncate_to};
 pub use lock::{LOCK_FILE, LockError, RunLock};
 pub use reader::{

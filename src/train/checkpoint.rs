@@ -8,6 +8,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
+use crate::data::fingerprint::DataFingerprint;
 use crate::model::{Cnn, CnnConfig};
 use crate::run::{RunDir, files};
 use crate::train::controls::ControlState;
@@ -101,6 +102,17 @@ pub struct ResumeState {
     pub model_file: String,
     /// Optimizer checkpoint file.
     pub optimizer_file: String,
+    /// Checksum of `model_file` ([`crate::run::checksum`]; absent in older checkpoints, which
+    /// resume unchecked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_checksum: Option<String>,
+    /// Checksum of `optimizer_file` (absent in older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_checksum: Option<String>,
+    /// The data the run trained on, compared with the current data on resume (absent in older
+    /// checkpoints: no comparison).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<DataFingerprint>,
 }
 
 impl ResumeState {
@@ -157,42 +169,55 @@ pub fn write_model(run_dir: &RunDir, name: &str, model: &Cnn) -> anyhow::Result<
         .with_context(|| format!("writing {}", run_dir.file(name).display()))
 }
 
-fn read_bytes(run_dir: &RunDir, name: &str) -> anyhow::Result<burn::tensor::Bytes> {
+/// Reads file `name` of the run directory, checking it against its recorded checksum if any.
+fn read_bytes(
+    run_dir: &RunDir,
+    name: &str,
+    checksum: Option<&str>,
+) -> anyhow::Result<burn::tensor::Bytes> {
     let path = run_dir.file(name);
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    if let Some(expected) = checksum {
+        crate::run::verify_checksum(&path, &bytes, expected)?;
+    }
     Ok(burn::tensor::Bytes::from_bytes_vec(bytes))
 }
 
-/// Loads model file `name` of the run directory into a fresh model of `config`.
+/// Loads model file `name` of the run directory into a fresh model of `config`, verifying the
+/// file against `checksum` when one was recorded.
 pub fn load_model(
     run_dir: &RunDir,
     name: &str,
+    checksum: Option<&str>,
     config: &CnnConfig,
     device: &Device,
 ) -> anyhow::Result<Cnn> {
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", run_dir.file(name).display());
-    let record = ModuleRecord::from_bytes(read_bytes(run_dir, name)?).map_err(|e| fail(&e))?;
+    let record =
+        ModuleRecord::from_bytes(read_bytes(run_dir, name, checksum)?).map_err(|e| fail(&e))?;
     config
         .init(device)
         .try_load_record(record)
         .map_err(|e| fail(&e))
 }
 
-/// Loads optimizer file `name` of the run directory into `fresh`.
+/// Loads optimizer file `name` of the run directory into `fresh`, verifying the file against
+/// `checksum` when one was recorded.
 pub fn load_optimizer(
     run_dir: &RunDir,
     name: &str,
+    checksum: Option<&str>,
     fresh: ModuleOptimizer,
 ) -> anyhow::Result<ModuleOptimizer> {
     fresh
-        .from_bytes(read_bytes(run_dir, name)?)
+        .from_bytes(read_bytes(run_dir, name, checksum)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", run_dir.file(name).display()))
 }
 
 /// Saves `last.bpk` and a resumable checkpoint: `ckpt-STEP.bpk` (model), `ckpt-STEP.optim.bpk`
 /// (optimizer) and `resume.json` naming them, written last, so a crash at any moment leaves a
-/// consistent checkpoint. Older `ckpt-*` files are then removed. `state`'s file names are set
-/// here.
+/// consistent checkpoint. Older `ckpt-*` files are then removed. `state`'s file names and
+/// checksums are set here.
 pub fn save(
     run_dir: &RunDir,
     model: &Cnn,
@@ -217,6 +242,8 @@ pub fn save(
     state.format_version = crate::run::FORMAT_VERSION;
     state.model_file = model_name.clone();
     state.optimizer_file = optim_name.clone();
+    state.model_checksum = Some(crate::run::checksum(&model_bytes));
+    state.optimizer_checksum = Some(crate::run::checksum(&optim_bytes));
     run_dir
         .write_json(files::RESUME, &state)
         .with_context(|| format!("writing {}", run_dir.file(files::RESUME).display()))?;
@@ -253,6 +280,11 @@ mod tests {
         assert!(state.run.selection.has_best);
         assert_eq!(state.run.labeller, serde_json::Value::Null);
         assert_eq!(state.model_file, "ckpt-000000038.bpk");
+        assert_eq!(
+            state.model_checksum, None,
+            "older checkpoints have no checksum"
+        );
+        assert_eq!(state.data_fingerprint, None);
         let err = format!("{:#}", state.into_run_state(&dir, 2000, 10).unwrap_err());
         assert!(err.contains("already finished"), "{err}");
     }
@@ -276,6 +308,9 @@ mod tests {
             events_len: 0,
             model_file: "m".into(),
             optimizer_file: "o".into(),
+            model_checksum: Some("fnv1a64:0123456789abcdef".into()),
+            optimizer_checksum: None,
+            data_fingerprint: None,
         };
         run_dir.write_json(files::RESUME, &state).unwrap();
         assert_eq!(ResumeState::load(&run_dir).unwrap(), state);

@@ -22,6 +22,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::config::TrainConfig;
+use crate::data::fingerprint::DataFingerprint;
 use crate::device::DeviceSpec;
 use crate::metrics::EvalReport;
 use crate::model::{Cnn, CnnConfig};
@@ -117,9 +118,13 @@ pub fn spawn_with(inputs: EngineInputs, resume: Option<ResumeState>) -> EngineHa
 }
 
 /// Why the loop stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Interrupt {
+    /// The user asked to stop: resumable.
     Stop,
+    /// The loss became non-finite: the run fails with this message, keeping the last finite
+    /// checkpoint.
+    Diverged(String),
 }
 
 struct Trainer<'p> {
@@ -148,6 +153,12 @@ struct Trainer<'p> {
     prior_wall_secs: f64,
     resumed_at_step: Option<u64>,
     last_checkpoint: Instant,
+    /// Step of the last checkpoint written or resumed from (all of them hold finite weights).
+    last_checkpoint_step: Option<u64>,
+    /// The data this run trains on, recorded with each checkpoint.
+    data_fingerprint: DataFingerprint,
+    /// Warnings found before the run started (a resume on changed data), emitted after `Started`.
+    pending_warnings: Vec<String>,
 }
 
 impl<'p> Trainer<'p> {
@@ -181,6 +192,12 @@ impl<'p> Trainer<'p> {
             events: r.events_len,
         });
         let recorder = Recorder::open(&run_dir, publisher, resume_at)?;
+        let data_fingerprint = DataFingerprint::of_sets(
+            &cfg.data,
+            &data.classes,
+            &[&data.train, &data.val],
+            &data.test.iter().chain([&data.pool]).collect::<Vec<_>>(),
+        );
         let mut trainer = Self {
             run: RunState::new(cfg.threshold, cfg.pseudo_weight),
             labeller: cfg.policy().build(),
@@ -204,6 +221,9 @@ impl<'p> Trainer<'p> {
             prior_wall_secs: 0.0,
             resumed_at_step: None,
             last_checkpoint: Instant::now(),
+            last_checkpoint_step: None,
+            data_fingerprint,
+            pending_warnings: Vec::new(),
         };
         if let Some(r) = resume {
             trainer.restore(r)?;
@@ -234,7 +254,7 @@ impl<'p> Trainer<'p> {
             resumed_at_step: self.resumed_at_step,
             policy: Some(self.labeller.spec()),
         }));
-        let mut warnings = Vec::new();
+        let mut warnings = std::mem::take(&mut self.pending_warnings);
         if !data.skipped.is_empty() {
             warnings.push(format!(
                 "{} unreadable image(s) skipped (see {})",
@@ -261,6 +281,7 @@ impl<'p> Trainer<'p> {
                 reason
             }
             Err(Interrupt::Stop) => StopReason::Stopped,
+            Err(Interrupt::Diverged(message)) => anyhow::bail!(message),
         };
         self.finish(stop_reason)
     }
@@ -309,7 +330,10 @@ impl<'p> Trainer<'p> {
                 if let Err(i) = self.poll_controls() {
                     return Ok(Err(i));
                 }
-                let newly_accepted = self.select_pseudo_labels(round)?;
+                let newly_accepted = match self.select_pseudo_labels(round)? {
+                    Ok(n) => n,
+                    Err(i) => return Ok(Err(i)),
+                };
                 let new_actions = std::mem::take(&mut self.run.pseudo.user_actions_since_round);
                 if newly_accepted == 0 && new_actions == 0 {
                     return Ok(Ok(StopReason::NoNewPseudoLabels));
@@ -376,7 +400,9 @@ impl<'p> Trainer<'p> {
                 return Ok(Err(i));
             }
             skip = 0;
-            self.end_of_epoch(epoch == total)?;
+            if let Err(i) = self.end_of_epoch(epoch == total)? {
+                return Ok(Err(i));
+            }
             if epoch < total {
                 self.run.position = Position::Epoch {
                     round: self.round,
@@ -498,6 +524,11 @@ impl<'p> Trainer<'p> {
                 pseudo: losses.pseudo,
                 total: losses.total,
             }));
+            if !losses.total.is_finite() {
+                return Err(Interrupt::Diverged(
+                    self.divergence_message(&format!("the loss became {}", losses.total)),
+                ));
+            }
             self.maybe_progress(step + 1, total_steps, total_epochs, false);
         }
         Ok(())

@@ -261,10 +261,25 @@ pub fn predict_pixels(
     batch_size: usize,
     device: &Device,
 ) -> Vec<f32> {
+    predict_pixels_with(model, pixels, n, shape, batch_size, device, || {})
+}
+
+/// [`predict_pixels`], calling `between_batches` before each batch (the trainer handles its
+/// controls there, so that a long evaluation does not leave them waiting).
+pub fn predict_pixels_with(
+    model: &Cnn,
+    pixels: &[u8],
+    n: usize,
+    shape: ImageShape,
+    batch_size: usize,
+    device: &Device,
+    mut between_batches: impl FnMut(),
+) -> Vec<f32> {
     let len = shape.len();
     let mut out = Vec::new();
     let mut start = 0;
     while start < n {
+        between_batches();
         let end = (start + batch_size.max(1)).min(n);
         let images = images_to_tensor(&pixels[start * len..end * len], end - start, shape, device);
         let probs = softmax(model.forward(images), 1);
@@ -286,7 +301,27 @@ pub fn evaluate(
     batch_size: usize,
     device: &Device,
 ) -> EvalReport {
-    let probs = predict_probabilities(model, set, batch_size, device);
+    evaluate_with(model, set, num_classes, batch_size, device, || {})
+}
+
+/// [`evaluate`], calling `between_batches` before each batch.
+pub fn evaluate_with(
+    model: &Cnn,
+    set: &ImageSet,
+    num_classes: usize,
+    batch_size: usize,
+    device: &Device,
+    between_batches: impl FnMut(),
+) -> EvalReport {
+    let probs = predict_pixels_with(
+        model,
+        &set.pixels,
+        set.len(),
+        set.shape,
+        batch_size,
+        device,
+        between_batches,
+    );
     report_from_probabilities(&probs, &set.class_labels(), num_classes)
 }
 
@@ -297,7 +332,13 @@ pub fn report_from_probabilities(probs: &[f32], truth: &[usize], num_classes: us
     for (row, &t) in probs.chunks(num_classes).zip(truth) {
         let predicted = argmax(row);
         matrix.add(t, predicted);
-        loss -= (row[t].max(1e-12) as f64).ln();
+        // A NaN probability (diverged weights) must give a NaN loss, not the clamp's 27.6.
+        let p = row[t];
+        loss -= if p.is_nan() {
+            f64::NAN
+        } else {
+            (p.max(1e-12) as f64).ln()
+        };
     }
     let n = truth.len().max(1) as f64;
     matrix.report(loss / n)
@@ -354,12 +395,43 @@ pub fn predict_pool(
     mirror: bool,
     device: &Device,
 ) -> Vec<PoolPrediction> {
+    predict_pool_until(
+        model,
+        pixels,
+        truth,
+        shape,
+        num_classes,
+        batch_size,
+        mirror,
+        device,
+        || false,
+    )
+    .expect("never interrupted")
+}
+
+/// [`predict_pool`], asking `interrupted` before each batch (a pass over a large pool takes
+/// long enough that a stop request must not wait for it); `None` when it answered true.
+#[allow(clippy::too_many_arguments)]
+pub fn predict_pool_until(
+    model: &Cnn,
+    pixels: &[u8],
+    truth: &[Option<usize>],
+    shape: ImageShape,
+    num_classes: usize,
+    batch_size: usize,
+    mirror: bool,
+    device: &Device,
+    mut interrupted: impl FnMut() -> bool,
+) -> Option<Vec<PoolPrediction>> {
     let n = truth.len();
     let len = shape.len();
     let batch_size = batch_size.max(1);
     let mut probs = Vec::with_capacity(n * num_classes);
     // Batch by batch, so the mirror images never take more than one batch of memory.
     for start in (0..n).step_by(batch_size) {
+        if interrupted() {
+            return None;
+        }
         let end = (start + batch_size).min(n);
         let part = &pixels[start * len..end * len];
         let mut batch = predict_pixels(model, part, end - start, shape, batch_size, device);
@@ -372,7 +444,7 @@ pub fn predict_pool(
         }
         probs.extend(batch);
     }
-    probs
+    let predictions = probs
         .chunks(num_classes)
         .enumerate()
         .map(|(index, row)| PoolPrediction {
@@ -383,164 +455,9 @@ pub fn predict_pool(
             weight: 0.0,
             rejection: None,
         })
-        .collect()
+        .collect();
+    Some(predictions)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn weights_split_supervised_and_pseudo_terms() {
-        let pseudo = unit_pseudo_weights(&[false, false, true, true]);
-        let w = sample_weights(&[0, 1, 0, 1], &pseudo, &[1.0, 3.0], 0.5);
-        assert_eq!(w, vec![0.25, 0.75, 0.25, 0.25]);
-        // no pseudo samples: supervised weights sum to 1
-        let w = sample_weights(&[0, 0], &[None, None], &[1.0, 1.0], 2.0);
-        assert_eq!(w, vec![0.5, 0.5]);
-    }
-
-    #[test]
-    fn pseudo_label_weights_scale_their_share_of_lambda() {
-        let w = sample_weights(&[0, 1, 0], &[None, Some(1.0), Some(0.5)], &[1.0, 1.0], 0.5);
-        assert_eq!(w, vec![1.0, 0.25, 0.125]);
-        let w = sample_weights(&[0, 1], &[Some(0.0), Some(1.0)], &[1.0, 1.0], 1.0);
-        assert_eq!(w, vec![0.0, 0.5], "weight 0 trains nothing");
-    }
-
-    #[test]
-    fn top_k_orders_by_probability() {
-        assert_eq!(top_k(&[0.1, 0.6, 0.3], 2), vec![(1, 0.6), (2, 0.3)]);
-        assert_eq!(argmax(&[0.2, 0.2, 0.1]), 0);
-    }
-
-    #[test]
-    fn report_counts_predictions() {
-        let probs = [0.9, 0.1, 0.2, 0.8, 0.7, 0.3];
-        let r = report_from_probabilities(&probs, &[0, 1, 1], 2);
-        assert_eq!(r.confusion.counts, vec![vec![1, 0], vec![1, 1]]);
-        assert!((r.accuracy - 2.0 / 3.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn cross_entropy_matches_hand_computation() {
-        let device = crate::device::burn_device(
-            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
-        );
-        let logits = Tensor::<2>::from_data(
-            TensorData::new(vec![0.0f32, 0.0, 2.0, 0.0], [2, 2]),
-            &device,
-        );
-        let targets = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1], [2]), &device);
-        let ce: Vec<f32> = cross_entropy(logits, targets)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        assert!((ce[0] - std::f32::consts::LN_2).abs() < 1e-5);
-        let expected = (1.0f32 + 2.0f32.exp()).ln();
-        assert!((ce[1] - expected).abs() < 1e-5, "{ce:?}");
-    }
-
-    #[test]
-    fn mixup_draw_pairs_every_sample_and_keeps_the_larger_share() {
-        use rand::SeedableRng;
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        assert!(Mixup::draw(0.0, 8, &mut rng).is_none(), "alpha 0 is off");
-        assert!(
-            Mixup::draw(1.0, 1, &mut rng).is_none(),
-            "one sample has no partner"
-        );
-        for _ in 0..50 {
-            let m = Mixup::draw(0.4, 8, &mut rng).unwrap();
-            assert!((0.5..=1.0).contains(&m.lambda), "{}", m.lambda);
-            let mut seen = m.partner.clone();
-            seen.sort_unstable();
-            assert_eq!(seen, (0..8).collect::<Vec<_>>());
-        }
-        let a = Mixup::draw(1.0, 5, &mut rand::rngs::StdRng::seed_from_u64(3));
-        let b = Mixup::draw(1.0, 5, &mut rand::rngs::StdRng::seed_from_u64(3));
-        assert_eq!(a, b, "same seed, same mixup");
-    }
-
-    #[test]
-    fn mixup_blends_each_image_with_its_partner() {
-        let m = Mixup {
-            lambda: 0.75,
-            partner: vec![1, 0],
-        };
-        let out = m.blend(&[0, 255, 255, 0], 2);
-        let expected = [0.25, 0.75, 0.75, 0.25];
-        assert_eq!(out.len(), expected.len(), "{out:?}");
-        for (o, e) in out.iter().zip(expected) {
-            assert!((o - e).abs() < 1e-6, "{out:?}");
-        }
-    }
-
-    #[test]
-    fn mixup_blends_the_losses_against_both_targets() {
-        use crate::model::{CnnConfig, ModelKind};
-        use burn::optim::AdamConfig;
-        let device = crate::device::burn_device(
-            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
-        )
-        .autodiff();
-        let shape = ImageShape {
-            channels: 1,
-            height: 8,
-            width: 8,
-        };
-        let pixels: Vec<u8> = (0..4 * 64).map(|i| (i * 37 % 256) as u8).collect();
-        let targets = [0, 1, 2, 1];
-        let pseudo = unit_pseudo_weights(&[false, false, true, true]);
-        let initial = CnnConfig::new(ModelKind::Small, 1, 8, 8, 3).init(&device);
-        let step = |mixup: Option<&Mixup>| {
-            let model = initial.clone();
-            let mut optimizer = AdamConfig::new().init();
-            let batch = Batch {
-                pixels: &pixels,
-                shape,
-                targets: &targets,
-                pseudo_weights: &pseudo,
-            };
-            train_step_mixed(
-                model,
-                &mut optimizer,
-                batch,
-                mixup,
-                &[1.0; 3],
-                0.5,
-                1e-3,
-                &device,
-            )
-            .1
-        };
-        let plain = step(None);
-        // λ = 1: the partner has no share, so this is the plain step.
-        let own_only = step(Some(&Mixup {
-            lambda: 1.0,
-            partner: vec![3, 2, 1, 0],
-        }));
-        assert!(
-            (plain.total - own_only.total).abs() < 1e-5,
-            "{plain:?} {own_only:?}"
-        );
-        // Pairing every sample with itself changes nothing either.
-        let same = step(Some(&Mixup {
-            lambda: 0.6,
-            partner: vec![0, 1, 2, 3],
-        }));
-        assert!(
-            (plain.total - same.total).abs() < 1e-5,
-            "{plain:?} {same:?}"
-        );
-        // A real blend of different images and targets gives a different loss.
-        let mixed = step(Some(&Mixup {
-            lambda: 0.6,
-            partner: vec![1, 0, 3, 2],
-        }));
-        assert!(
-            (plain.total - mixed.total).abs() > 1e-4,
-            "{plain:?} {mixed:?}"
-        );
-    }
-}
+mod tests;

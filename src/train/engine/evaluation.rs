@@ -2,35 +2,46 @@
 
 use burn::prelude::*;
 
-use super::{Trainer, valid_device};
+use super::{Interrupt, Trainer, valid_device};
 use crate::metrics::EvalReport;
 use crate::model::Cnn;
 use crate::run::{CheckpointReason, files};
 use crate::train::checkpoint;
 use crate::train::events::{Evaluation, Phase, Split, Update};
 use crate::train::selection::SelectionRule;
-use crate::train::steps::evaluate;
+use crate::train::steps::evaluate_with;
 
 impl Trainer<'_> {
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
     /// warm-up and of each round (`select`): per-epoch maxima on a small validation set mostly
     /// pick noise. See [`crate::train::selection::Selection::observe`].
-    pub(super) fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<()> {
+    /// Non-finite validation loss (the weights diverged) is an [`Interrupt::Diverged`], before
+    /// anything is selected or saved.
+    pub(super) fn end_of_epoch(&mut self, select: bool) -> anyhow::Result<Result<(), Interrupt>> {
         self.run.epochs_done += 1;
         if self.data.val.is_empty() {
             self.run
                 .selection
                 .observe_without_validation(select, self.round);
-            return Ok(());
+            return Ok(Ok(()));
         }
         let valid = self.model.valid();
-        let report = evaluate(
+        let data = self.data.clone();
+        let device = valid_device(&self.device);
+        let report = evaluate_with(
             &valid,
-            &self.data.val,
-            self.data.num_classes(),
+            &data.val,
+            data.num_classes(),
             self.cfg.batch_size.max(64),
-            &valid_device(&self.device),
+            &device,
+            || self.acknowledge_controls(),
         );
+        if !report.loss.is_finite() {
+            return Ok(Err(Interrupt::Diverged(self.divergence_message(&format!(
+                "the validation loss became {}",
+                report.loss
+            )))));
+        }
         let better = self.run.selection.observe(
             report.accuracy,
             select,
@@ -55,17 +66,20 @@ impl Trainer<'_> {
                 global_step: self.run.global_step,
             });
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
-    pub(super) fn test_report(&self, model: &Cnn) -> Option<EvalReport> {
-        let test = self.data.test.as_ref()?;
-        Some(evaluate(
+    pub(super) fn test_report(&mut self, model: &Cnn) -> Option<EvalReport> {
+        let data = self.data.clone();
+        let test = data.test.as_ref()?;
+        let device = valid_device(&self.device);
+        Some(evaluate_with(
             model,
             test,
-            self.data.num_classes(),
+            data.num_classes(),
             self.cfg.batch_size.max(64),
-            &valid_device(&self.device),
+            &device,
+            || self.acknowledge_controls(),
         ))
     }
 

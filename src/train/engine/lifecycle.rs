@@ -7,6 +7,7 @@ use anyhow::Context;
 use burn::prelude::*;
 
 use super::{ModelInfo, Trainer};
+use crate::data::fingerprint::{self, DataFingerprint, FingerprintCheck};
 use crate::run::{CheckpointReason, StopReason, csv_field, files};
 use crate::train::checkpoint::{self, Position, ResumeState};
 use crate::train::events::{Phase, RunSummary, Update};
@@ -21,18 +22,25 @@ impl Trainer<'_> {
                 self.run_dir.path().display()
             );
         }
+        self.check_data_fingerprint(r.data_fingerprint.as_ref())?;
         self.model = checkpoint::load_model(
             &self.run_dir,
             &r.model_file,
+            r.model_checksum.as_deref(),
             &self.model_config,
             &self.device,
         )?;
-        self.optimizer =
-            checkpoint::load_optimizer(&self.run_dir, &r.optimizer_file, new_optimizer(&self.cfg))?;
+        self.optimizer = checkpoint::load_optimizer(
+            &self.run_dir,
+            &r.optimizer_file,
+            r.optimizer_checksum.as_deref(),
+            new_optimizer(&self.cfg),
+        )?;
         if r.run.selection.has_best {
             let best = checkpoint::load_model(
                 &self.run_dir,
                 files::BEST,
+                None,
                 &self.model_config,
                 &self.device,
             )?;
@@ -44,8 +52,46 @@ impl Trainer<'_> {
             .map_err(|e| anyhow::anyhow!("{}: {e:#}", resume_file.display()))?;
         self.prior_wall_secs = r.wall_secs;
         self.resumed_at_step = Some(r.run.global_step);
+        self.last_checkpoint_step = Some(r.run.global_step);
         self.run =
             r.into_run_state(&self.run_dir, self.data.pool.len(), self.data.num_classes())?;
+        Ok(())
+    }
+
+    /// Why a diverged run failed, which checkpoint it keeps and how to go on.
+    pub(super) fn divergence_message(&self, what: &str) -> String {
+        let dir = self.run_dir.path().display();
+        let lr = self.cfg.learning_rate;
+        let kept = match self.last_checkpoint_step {
+            Some(step) => format!(
+                "the last finite checkpoint (step {step}) is kept; lower learning_rate (now {lr:e}) \
+                 in {dir}/config.toml and resume with `selftrain train --resume {dir}`, or start \
+                 a new run with a lower --lr"
+            ),
+            None => format!(
+                "no checkpoint was saved before it; start a new run with a lower --lr (now {lr:e})"
+            ),
+        };
+        format!(
+            "training diverged: {what} at step {} (round {}, epoch {}); {kept}",
+            self.run.global_step, self.round, self.epoch
+        )
+    }
+
+    /// Compares the data the checkpoint recorded with the current data: other classes are an
+    /// error (before any model file is read), other files a warning.
+    fn check_data_fingerprint(&mut self, recorded: Option<&DataFingerprint>) -> anyhow::Result<()> {
+        let Some(recorded) = recorded else {
+            return Ok(());
+        };
+        let resume_file = self.run_dir.file(files::RESUME);
+        match fingerprint::compare(recorded, &self.data_fingerprint) {
+            FingerprintCheck::Same => {}
+            FingerprintCheck::FilesChanged(message) => self.pending_warnings.push(message),
+            FingerprintCheck::ClassesChanged(message) => {
+                anyhow::bail!("{}: {message}", resume_file.display())
+            }
+        }
         Ok(())
     }
 
@@ -62,6 +108,7 @@ impl Trainer<'_> {
         match self.write_checkpoint() {
             Ok(()) => {
                 self.last_checkpoint = Instant::now();
+                self.last_checkpoint_step = Some(self.run.global_step);
                 let path = self.run_dir.file(files::LAST).display().to_string();
                 self.recorder.emit(Update::Checkpoint {
                     path,
@@ -86,6 +133,9 @@ impl Trainer<'_> {
             events_len: logs.events,
             model_file: String::new(),
             optimizer_file: String::new(),
+            model_checksum: None,
+            optimizer_checksum: None,
+            data_fingerprint: Some(self.data_fingerprint.clone()),
         };
         checkpoint::save(&self.run_dir, &self.model.valid(), &self.optimizer, state)
     }
@@ -119,7 +169,7 @@ impl Trainer<'_> {
         Ok(())
     }
 
-    pub(super) fn finish(&mut self, stop_reason: StopReason) -> anyhow::Result<RunSummary> {
+    pub(super) fn finish(&mut self, mut stop_reason: StopReason) -> anyhow::Result<RunSummary> {
         let rounds_completed = self.run.rounds_completed;
         self.save_checkpoint(if stop_reason.is_interrupted() {
             CheckpointReason::Stop
@@ -138,6 +188,12 @@ impl Trainer<'_> {
         }
         let best_test = self.test_report(&best_model);
         let baseline_test = self.baseline_test_from_metrics();
+        // A stop asked for after the last batch still ends the run as stopped: the user asked,
+        // and the exit status must say so.
+        self.acknowledge_controls();
+        if self.run.controls.stop_requested {
+            stop_reason = StopReason::Stopped;
+        }
         let (last_accepted, last_accepted_accuracy) =
             self.run.pseudo.last_pseudo.unwrap_or((0, None));
         let selection = &self.run.selection;

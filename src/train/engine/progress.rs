@@ -76,6 +76,15 @@ impl Trainer<'_> {
         }
     }
 
+    /// Applies pending controls without blocking or stopping, during an evaluation: a stop
+    /// request is acknowledged at once and takes effect at the next batch boundary (or, in the
+    /// final phase, makes the run end as stopped).
+    pub(super) fn acknowledge_controls(&mut self) {
+        while let Ok(control) = self.controls.try_recv() {
+            self.apply_control(control);
+        }
+    }
+
     pub(super) fn apply_control(&mut self, control: Control) {
         let result =
             self.run

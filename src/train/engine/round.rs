@@ -2,32 +2,51 @@
 
 use burn::prelude::*;
 
-use super::{Trainer, valid_device};
+use super::{Interrupt, Trainer, valid_device};
 use crate::run::RunDir;
 use crate::train::events::{Phase, Update};
 use crate::train::pseudo;
 use crate::train::pseudo_round;
-use crate::train::steps::{inference_batch_size, predict_pool};
+use crate::train::steps::{inference_batch_size, predict_pool_until};
 
 impl Trainer<'_> {
     /// Predicts the pool, lets the policy decide this round's pseudo-labels, writes the round's
-    /// CSV and publishes it. Returns how many samples were newly accepted.
-    pub(super) fn select_pseudo_labels(&mut self, round: usize) -> anyhow::Result<usize> {
+    /// CSV and publishes it. Returns how many samples were newly accepted, or the stop asked for
+    /// while predicting (controls are polled between prediction batches; nothing has changed
+    /// then, so the round-start checkpoint stays valid).
+    pub(super) fn select_pseudo_labels(
+        &mut self,
+        round: usize,
+    ) -> anyhow::Result<Result<usize, Interrupt>> {
         self.phase = Phase::Predicting;
         self.maybe_progress(0, 0, 0, true);
         let data = self.data.clone();
         let k = data.num_classes();
         let valid = self.model.valid();
-        let mut predictions = predict_pool(
+        let device = valid_device(&self.device);
+        let (batch_size, mirror) = (inference_batch_size(self.cfg.batch_size), self.cfg.hflip);
+        let mut stop = None;
+        let predictions = predict_pool_until(
             &valid,
             &data.pool.pixels,
             &data.pool.labels,
             data.shape,
             k,
-            inference_batch_size(self.cfg.batch_size),
-            self.cfg.hflip,
-            &valid_device(&self.device),
+            batch_size,
+            mirror,
+            &device,
+            || match self.poll_controls() {
+                Ok(()) => false,
+                Err(i) => {
+                    stop = Some(i);
+                    true
+                }
+            },
         );
+        let mut predictions = match (predictions, stop) {
+            (Some(predictions), None) => predictions,
+            (_, interrupt) => return Ok(Err(interrupt.unwrap_or(Interrupt::Stop))),
+        };
         let controls = &self.run.controls;
         let marks = pseudo::marks(controls, predictions.len());
         let decision = pseudo::decide_round(
@@ -62,6 +81,6 @@ impl Trainer<'_> {
             predictions,
         );
         self.recorder.emit(Update::PseudoLabels(update));
-        Ok(change.newly_accepted)
+        Ok(Ok(change.newly_accepted))
     }
 }
