@@ -18,17 +18,6 @@ pub enum Acceptance {
     ClassBalanced,
 }
 
-impl Acceptance {
-    /// The policy with its parameters from the configuration.
-    pub fn spec(self, balance_slack: f32) -> crate::train::pseudo::PolicySpec {
-        use crate::train::pseudo::PolicySpec;
-        match self {
-            Self::Threshold => PolicySpec::Threshold,
-            Self::ClassBalanced => PolicySpec::ClassBalanced { balance_slack },
-        }
-    }
-}
-
 /// Learning-rate schedule within each training phase (the warm-up, and each round).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -249,11 +238,6 @@ impl TrainConfig {
     /// The configuration as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serializes to TOML")
-    }
-
-    /// The pseudo-labelling policy of the run, with its parameters.
-    pub fn policy(&self) -> crate::train::pseudo::PolicySpec {
-        self.acceptance.spec(self.balance_slack)
     }
 
     /// Checks every field's range; the error names the field.

@@ -200,7 +200,7 @@ impl<'p> Trainer<'p> {
         );
         let mut trainer = Self {
             run: RunState::new(cfg.threshold, cfg.pseudo_weight),
-            labeller: cfg.policy().build(),
+            labeller: crate::train::pseudo::PolicySpec::from_config(&cfg).build(),
             best_model: None,
             device_name: spec.name(),
             cfg,

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::{EvalReport, Histogram};
 use crate::run::{CheckpointReason, StopReason};
 use crate::train::controls::Control;
-use crate::train::pseudo::{PolicySpec, RejectReason};
+use crate::train::pseudo::PolicySpec;
+pub use crate::train::pseudo::PoolPrediction;
 
 /// Where the trainer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,42 +149,6 @@ pub struct Evaluation {
     pub split: Split,
     /// Scores.
     pub report: EvalReport,
-}
-
-/// A prediction on one unlabelled sample.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PoolPrediction {
-    /// Index in the unlabelled pool.
-    pub index: usize,
-    /// Top-3 classes with their probabilities, most likely first.
-    pub top: Vec<(usize, f32)>,
-    /// Hidden ground truth when known.
-    pub truth: Option<usize>,
-    /// Whether it was accepted as a pseudo-label this round.
-    pub accepted: bool,
-    /// Loss weight of its pseudo-label in [0, 1] (scaled by λ); 0 when rejected.
-    #[serde(default)]
-    pub weight: f32,
-    /// Why it was rejected (`None` when accepted, or not known).
-    #[serde(default)]
-    pub rejection: Option<RejectReason>,
-}
-
-impl PoolPrediction {
-    /// Predicted class.
-    pub fn predicted(&self) -> usize {
-        self.top[0].0
-    }
-
-    /// Confidence of the predicted class.
-    pub fn confidence(&self) -> f32 {
-        self.top[0].1
-    }
-
-    /// Runner-up class and probability, when there are two classes or more.
-    pub fn runner_up(&self) -> Option<(usize, f32)> {
-        self.top.get(1).copied()
-    }
 }
 
 /// The pseudo-labelling picture of one round.

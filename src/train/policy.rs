@@ -1,7 +1,6 @@
 //! The acceptance decision as the benchmark calls it: thin wrappers over
 //! [`crate::train::pseudo`], where the policies live, and the λ ramp.
 
-use crate::config::Acceptance;
 use crate::metrics::Histogram;
 use crate::train::events::PoolPrediction;
 use crate::train::pseudo::{Mark, PolicySpec, decide_round};
@@ -13,19 +12,10 @@ pub use crate::train::pseudo::class_quotas;
 pub struct AcceptanceRule {
     /// Confidence threshold τ.
     pub threshold: f32,
-    /// Policy.
-    pub acceptance: Acceptance,
+    /// The policy and its parameters.
+    pub policy: PolicySpec,
     /// Labelled samples per class (the class prior used by `ClassBalanced`).
     pub prior: Vec<usize>,
-    /// How far over its prior share a class may go (`ClassBalanced`).
-    pub balance_slack: f32,
-}
-
-impl AcceptanceRule {
-    /// The policy this rule names.
-    pub fn spec(&self) -> PolicySpec {
-        self.acceptance.spec(self.balance_slack)
-    }
 }
 
 /// Outcome of one acceptance decision.
@@ -71,7 +61,7 @@ pub fn decide(
             marks[i] = Mark::Forced(c);
         }
     }
-    let policy = rule.spec().build();
+    let policy = rule.policy.build();
     let round = decide_round(
         policy.as_ref(),
         predictions,
@@ -115,12 +105,11 @@ mod tests {
         }
     }
 
-    fn rule(threshold: f32, acceptance: Acceptance) -> AcceptanceRule {
+    fn rule(threshold: f32, policy: PolicySpec) -> AcceptanceRule {
         AcceptanceRule {
             threshold,
-            acceptance,
+            policy,
             prior: vec![1, 1, 1],
-            balance_slack: 1.0,
         }
     }
 
@@ -135,7 +124,7 @@ mod tests {
             &mut p,
             &[true; 3],
             &[],
-            &rule(0.9, Acceptance::Threshold),
+            &rule(0.9, PolicySpec::Threshold),
             3,
         );
         assert_eq!(a.labels, vec![Some(0), Some(1), None]);
@@ -153,7 +142,7 @@ mod tests {
             &mut p,
             &[false, true],
             &[(1, 2)],
-            &rule(0.5, Acceptance::Threshold),
+            &rule(0.5, PolicySpec::Threshold),
             3,
         );
         assert_eq!(a.labels, vec![None, Some(2)]);
@@ -172,7 +161,7 @@ mod tests {
             &mut p,
             &[true; 7],
             &[],
-            &rule(0.9, Acceptance::ClassBalanced),
+            &rule(0.9, PolicySpec::ClassBalanced { balance_slack: 1.0 }),
             3,
         );
         assert_eq!(a.per_class, vec![3, 1, 0]);

@@ -320,7 +320,8 @@ fn view_of_a_run_recorded_before_policies_were_announced() {
     let cfg = TrainConfig::from_toml_file(&golden.join(files::CONFIG)).unwrap();
     let read = |legacy: bool| {
         let mut replayer = Replayer::new(Some(Plan::from(&cfg)));
-        replayer.legacy_policy = legacy.then(|| cfg.policy());
+        replayer.legacy_policy =
+            legacy.then(|| crate::train::pseudo::PolicySpec::from_config(&cfg));
         let mut app = App::new(Mode::ReadOnly);
         let text = std::fs::read_to_string(golden.join(files::METRICS)).unwrap();
         for line in text.lines() {
@@ -342,7 +343,10 @@ fn view_of_a_run_recorded_before_policies_were_announced() {
         app
     };
     let mut app = read(true);
-    assert_eq!(app.info.as_ref().unwrap().policy, Some(cfg.policy()));
+    assert_eq!(
+        app.info.as_ref().unwrap().policy,
+        Some(crate::train::pseudo::PolicySpec::from_config(&cfg))
+    );
     // At the round's τ the what-if is the round's own decision (class-balanced, slack 1.5).
     let round = app.pseudo.clone().unwrap();
     let w = app.what_if.unwrap();

@@ -408,7 +408,7 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     let cfg = TrainConfig::from_toml_file(&run_dir.join(files::CONFIG)).ok();
     let plan = cfg.as_ref().map(Plan::from);
     // Runs recorded before `RunInfo` announced the policy: the one their configuration names.
-    let legacy_policy = cfg.as_ref().map(TrainConfig::policy);
+    let legacy_policy = cfg.as_ref().map(PolicySpec::from_config);
     let (tx, rx) = crossbeam_channel::unbounded();
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {

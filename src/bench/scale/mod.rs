@@ -166,9 +166,11 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
         hflip: cfg.hflip,
         rule: AcceptanceRule {
             threshold: opts.threshold,
-            acceptance: opts.acceptance,
+            policy: crate::train::pseudo::PolicySpec::from_config(&TrainConfig {
+                acceptance: opts.acceptance,
+                ..cfg.clone()
+            }),
             prior: loaded.train.class_counts(k),
-            balance_slack: cfg.balance_slack,
         },
         device: &plain,
     };

@@ -8,16 +8,17 @@
 //! code and show the same reasons.
 
 mod class_balanced;
+mod prediction;
 mod threshold;
 
 pub use class_balanced::{ClassBalanced, class_quotas};
+pub use prediction::PoolPrediction;
 pub use threshold::Threshold;
 
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Histogram;
 use crate::train::controls::ControlState;
-use crate::train::events::PoolPrediction;
 
 /// Number of bins of the confidence histograms.
 pub const HISTOGRAM_BINS: usize = 20;
@@ -191,6 +192,18 @@ pub enum PolicySpec {
 }
 
 impl PolicySpec {
+    /// The run's policy with its parameters, from its configuration (`acceptance` and the
+    /// parameters of that policy).
+    pub fn from_config(cfg: &crate::config::TrainConfig) -> Self {
+        use crate::config::Acceptance;
+        match cfg.acceptance {
+            Acceptance::Threshold => Self::Threshold,
+            Acceptance::ClassBalanced => Self::ClassBalanced {
+                balance_slack: cfg.balance_slack,
+            },
+        }
+    }
+
     /// The policy's name as in the configuration (`acceptance`).
     pub fn name(&self) -> &'static str {
         match self {
