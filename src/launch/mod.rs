@@ -146,15 +146,7 @@ mod tests {
 
     #[test]
     fn only_a_stop_by_the_user_exits_with_130() {
-        let all = [
-            StopReason::MaxRounds,
-            StopReason::NoNewPseudoLabels,
-            StopReason::Patience,
-            StopReason::EmptyPool,
-            StopReason::Finished,
-            StopReason::Stopped,
-        ];
-        for reason in all {
+        for reason in StopReason::ALL {
             let expected = if reason == StopReason::Stopped {
                 130
             } else {

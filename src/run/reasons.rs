@@ -23,6 +23,16 @@ pub enum StopReason {
 }
 
 impl StopReason {
+    /// Every reason, for tables and tests.
+    pub const ALL: [StopReason; 6] = [
+        StopReason::MaxRounds,
+        StopReason::NoNewPseudoLabels,
+        StopReason::Patience,
+        StopReason::EmptyPool,
+        StopReason::Finished,
+        StopReason::Stopped,
+    ];
+
     /// The name written to disk and shown to the user, e.g. `max_rounds`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,14 +98,7 @@ mod tests {
 
     #[test]
     fn names_on_disk_match_display_and_round_trip() {
-        for r in [
-            StopReason::MaxRounds,
-            StopReason::NoNewPseudoLabels,
-            StopReason::Patience,
-            StopReason::EmptyPool,
-            StopReason::Finished,
-            StopReason::Stopped,
-        ] {
+        for r in StopReason::ALL {
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(json, format!("\"{}\"", r.as_str()));
             assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), r);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::train::events::PoolPrediction;
-use crate::train::pseudo::{self, Mark, PolicySpec};
+use crate::train::pseudo::{self, Mark, PolicySpec, WhatIf};
 use crate::tui::samples::{MarkState, SampleAction, SampleInfo, SampleMark, SampleStatus};
 
 /// The run's policy with the run facts a decision needs.
@@ -18,21 +18,6 @@ pub struct RunPolicy<'a> {
     pub prior: &'a [usize],
     /// Number of classes.
     pub classes: usize,
-}
-
-/// The what-if line: what a threshold would accept on the latest predictions.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WhatIf {
-    /// The threshold dialled in.
-    pub threshold: f32,
-    /// Samples it would accept.
-    pub accepted: usize,
-    /// Of those, how many have known hidden truth.
-    pub known: usize,
-    /// Of those, how many are correct.
-    pub correct: usize,
-    /// Predictions considered.
-    pub pool: usize,
 }
 
 /// Each prediction's [`Mark`], as the engine would build it for the next round: the round's
@@ -83,21 +68,14 @@ pub fn what_if(
         return None;
     }
     let policy = run.spec.build();
-    let w = pseudo::what_if(
+    Some(pseudo::what_if(
         policy.as_ref(),
         predictions,
         marks,
         threshold,
         run.prior,
         run.classes,
-    );
-    Some(WhatIf {
-        threshold: w.threshold,
-        accepted: w.accepted,
-        known: w.known,
-        correct: w.correct,
-        pool: predictions.len(),
-    })
+    ))
 }
 
 /// Why a rejected sample was left out: the engine's own reason when its round recorded one.

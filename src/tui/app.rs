@@ -14,7 +14,8 @@ use crate::train::events::{
     Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
 };
 use crate::train::pseudo::PolicySpec;
-use crate::tui::acceptance::{self, RunPolicy, WhatIf};
+use crate::train::pseudo::WhatIf;
+use crate::tui::acceptance::{self, RunPolicy};
 use crate::tui::controls::Controls;
 use crate::tui::event_log::{self, EventLog};
 use crate::tui::images::PoolImages;

@@ -12,7 +12,8 @@ use ratatui::widgets::Paragraph;
 
 use crate::train::events::PseudoRound;
 use crate::train::pseudo::PolicySpec;
-use crate::tui::acceptance::{WhatIf, per_class_thresholds};
+use crate::train::pseudo::WhatIf;
+use crate::tui::acceptance::per_class_thresholds;
 use crate::tui::app::App;
 use crate::tui::widgets::{self, hbar, pad, panel, pct};
 

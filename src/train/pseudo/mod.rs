@@ -394,6 +394,8 @@ pub struct WhatIf {
     pub known: usize,
     /// Of those, samples whose pseudo-class is right.
     pub correct: usize,
+    /// Predictions considered.
+    pub pool: usize,
 }
 
 /// What `policy` would decide at `threshold`, with the user's `marks`: the engine's own
@@ -412,6 +414,7 @@ pub fn what_if(
         accepted: 0,
         known: 0,
         correct: 0,
+        pool: predictions.len(),
     };
     for (d, p) in round.decisions.iter().zip(predictions) {
         if let Some(c) = d.label() {
