@@ -222,6 +222,8 @@ mod tests {
             per_class: Vec::new(),
             confusion: ConfusionMatrix::new(2),
             loss: 0.1,
+            ece: None,
+            calibration: None,
         }
     }
 

@@ -175,6 +175,8 @@ mod tests {
             per_class: Vec::new(),
             confusion: ConfusionMatrix::new(2),
             loss: 0.5,
+            ece: None,
+            calibration: None,
         }
     }
 

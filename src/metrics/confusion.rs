@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Calibration;
+
 /// A square confusion matrix: `counts[truth][predicted]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
@@ -41,6 +43,13 @@ pub struct EvalReport {
     /// Mean cross-entropy over the split.
     #[serde(deserialize_with = "crate::serde_nan::f64_or_nan")]
     pub loss: f64,
+    /// Expected calibration error of the predicted class's probability (15 bins); `None` when
+    /// not computed (runs recorded before it was) or not a number (written as `null`).
+    #[serde(default)]
+    pub ece: Option<f64>,
+    /// Reliability-diagram bins the ECE comes from; `None` when not computed.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
 }
 
 impl ConfusionMatrix {
@@ -156,7 +165,8 @@ impl ConfusionMatrix {
             .collect()
     }
 
-    /// Full report with the given mean loss.
+    /// Full report with the given mean loss (without calibration: the matrix has no
+    /// confidences; see [`EvalReport::with_calibration`]).
     pub fn report(&self, loss: f64) -> EvalReport {
         EvalReport {
             accuracy: self.accuracy(),
@@ -164,7 +174,18 @@ impl ConfusionMatrix {
             per_class: self.per_class(),
             confusion: self.clone(),
             loss,
+            ece: None,
+            calibration: None,
         }
+    }
+}
+
+impl EvalReport {
+    /// The report with its calibration bins and their ECE.
+    pub fn with_calibration(mut self, calibration: Calibration) -> Self {
+        self.ece = Some(calibration.ece());
+        self.calibration = Some(calibration);
+        self
     }
 }
 
@@ -228,6 +249,32 @@ mod tests {
         assert!(close(r[0][0], 0.25));
         assert!(close(r[0][1], 0.75));
         assert_eq!(r[1], vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn reports_of_runs_recorded_before_calibration_still_read() {
+        let json = r#"{"accuracy":0.5,"macro_f1":0.5,"per_class":[],
+            "confusion":{"counts":[]},"loss":null}"#;
+        let r: EvalReport = serde_json::from_str(json).unwrap();
+        assert!(r.loss.is_nan());
+        assert_eq!((r.ece, r.calibration), (None, None));
+    }
+
+    #[test]
+    fn ece_is_written_and_a_nan_one_reads_back_as_unknown() {
+        let r =
+            ConfusionMatrix::new(2)
+                .report(0.1)
+                .with_calibration(Calibration::from_predictions([
+                    (0.9, true),
+                    (f64::NAN, true),
+                ]));
+        assert!(r.ece.unwrap().is_nan());
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"ece\":null"), "{json}");
+        let back: EvalReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.ece, None);
+        assert_eq!(back.calibration, r.calibration);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, softmax};
 
 use crate::data::{ImageSet, ImageShape};
-use crate::metrics::{ConfusionMatrix, EvalReport};
+use crate::metrics::{Calibration, ConfusionMatrix, EvalReport};
 use crate::model::Cnn;
 use crate::train::batcher::{floats_to_tensor, images_to_tensor};
 use crate::train::events::PoolPrediction;
@@ -325,13 +325,16 @@ pub fn evaluate_with(
     report_from_probabilities(&probs, &set.class_labels(), num_classes)
 }
 
-/// Scores from a probability matrix and the true labels.
+/// Scores from a probability matrix and the true labels, with the calibration of the
+/// predicted class's probability.
 pub fn report_from_probabilities(probs: &[f32], truth: &[usize], num_classes: usize) -> EvalReport {
     let mut matrix = ConfusionMatrix::new(num_classes);
     let mut loss = 0.0;
+    let mut confidences = Vec::with_capacity(truth.len());
     for (row, &t) in probs.chunks(num_classes).zip(truth) {
         let predicted = argmax(row);
         matrix.add(t, predicted);
+        confidences.push((row[predicted] as f64, predicted == t));
         // A NaN probability (diverged weights) must give a NaN loss, not the clamp's 27.6.
         let p = row[t];
         loss -= if p.is_nan() {
@@ -341,7 +344,9 @@ pub fn report_from_probabilities(probs: &[f32], truth: &[usize], num_classes: us
         };
     }
     let n = truth.len().max(1) as f64;
-    matrix.report(loss / n)
+    matrix
+        .report(loss / n)
+        .with_calibration(Calibration::from_predictions(confidences))
 }
 
 /// Index of the largest value (first one on ties).

@@ -32,6 +32,12 @@ fn report_counts_predictions() {
     let r = report_from_probabilities(&probs, &[0, 1, 1], 2);
     assert_eq!(r.confusion.counts, vec![vec![1, 0], vec![1, 1]]);
     assert!((r.accuracy - 2.0 / 3.0).abs() < 1e-9);
+    // Confidences 0.9 (right), 0.8 (right), 0.7 (wrong), each alone in its bin.
+    let bins = &r.calibration.as_ref().unwrap().bins;
+    let occupied: Vec<u64> = bins.iter().map(|b| b.count).filter(|&c| c > 0).collect();
+    assert_eq!(occupied, vec![1, 1, 1]);
+    let ece = r.ece.unwrap();
+    assert!((ece - (0.1 + 0.2 + 0.7) / 3.0).abs() < 1e-6, "{ece}");
 }
 
 #[test]
