@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use common::*;
-use selftrain::report::charts::{CHART_SIZE, CONFUSION_SIZE};
+use selftrain::report::charts::{CALIBRATION_SIZE, CHART_SIZE, CONFUSION_SIZE};
 
-const IMAGES: [&str; 4] = [
+const IMAGES: [&str; 5] = [
     "loss.png",
     "accuracy.png",
     "acceptance.png",
     "confusion.png",
+    "calibration.png",
 ];
 
 /// Asserts that `path` is a PNG of `size` with several distinct colours (not a blank canvas).
@@ -38,10 +39,10 @@ fn assert_chart(path: &Path, size: (u32, u32)) {
 
 fn assert_report(out: &Path) -> String {
     for name in IMAGES {
-        let size = if name == "confusion.png" {
-            CONFUSION_SIZE
-        } else {
-            CHART_SIZE
+        let size = match name {
+            "confusion.png" => CONFUSION_SIZE,
+            "calibration.png" => CALIBRATION_SIZE,
+            _ => CHART_SIZE,
         };
         assert_chart(&out.join(name), size);
     }
@@ -57,7 +58,8 @@ fn assert_report(out: &Path) -> String {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(html.contains("<th class=\"n\">ECE</th>"), "no ECE column");
     html
 }
 
@@ -75,7 +77,7 @@ fn report_of_a_finished_and_of_an_unfinished_run() {
     let report = run.join("report");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let printed: Vec<&str> = stdout.lines().collect();
-    assert_eq!(printed.len(), 5, "{stdout}");
+    assert_eq!(printed.len(), 6, "{stdout}");
     for name in IMAGES.iter().chain(&["index.html"]) {
         let path = report.join(name);
         assert!(
@@ -94,6 +96,17 @@ fn report_of_a_finished_and_of_an_unfinished_run() {
     assert!(
         html.contains(&format!("{:.1}%", best * 100.0)),
         "best test accuracy missing"
+    );
+    // The best model's calibration is recorded and shown.
+    let ece = summary["best_test"]["ece"].as_f64().expect("best_test.ece");
+    assert!((0.0..=1.0).contains(&ece), "{ece}");
+    let bins = summary["best_test"]["calibration"]["bins"]
+        .as_array()
+        .unwrap();
+    assert_eq!(bins.len(), 15);
+    assert!(
+        html.contains(&format!("ECE {ece:.3}.")),
+        "best test ECE missing"
     );
     assert!(html.contains("<code>threshold</code>"), "config missing");
 

@@ -14,11 +14,13 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Point, RoundBoundary};
 
 mod acceptance;
+mod calibration;
 mod confusion;
 mod lines;
 mod ranges;
 
 pub use acceptance::acceptance_chart;
+pub use calibration::calibration_chart;
 pub use confusion::{confusion_chart, heat_colour};
 pub use lines::{accuracy_chart, loss_chart};
 
@@ -26,6 +28,8 @@ pub use lines::{accuracy_chart, loss_chart};
 pub const CHART_SIZE: (u32, u32) = (1200, 675);
 /// Size in pixels of `confusion.png`.
 pub const CONFUSION_SIZE: (u32, u32) = (1000, 900);
+/// Size in pixels of `calibration.png`.
+pub const CALIBRATION_SIZE: (u32, u32) = (1000, 900);
 
 /// DejaVu Sans (see `assets/fonts/LICENSE-DejaVu.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -209,5 +213,7 @@ mod tests {
         }
         let img = image::load_from_memory(&confusion_chart(None, &[]).unwrap()).unwrap();
         assert_eq!((img.width(), img.height()), CONFUSION_SIZE);
+        let img = image::load_from_memory(&calibration_chart(None, None, "").unwrap()).unwrap();
+        assert_eq!((img.width(), img.height()), CALIBRATION_SIZE);
     }
 }

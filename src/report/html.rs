@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    ACCEPTANCE_PNG, ACCURACY_PNG, AcceptanceRow, CONFUSION_PNG, ConfusionChoice, LOSS_PNG,
-    ReportInput, RunMetrics, RunState, acceptance_rows,
+    ACCEPTANCE_PNG, ACCURACY_PNG, AcceptanceRow, CALIBRATION_PNG, CONFUSION_PNG, ConfusionChoice,
+    LOSS_PNG, ReportInput, RunMetrics, RunState, acceptance_rows,
 };
 use crate::metrics::EvalReport;
 use crate::train::events::{Evaluation, Split};
@@ -29,6 +29,14 @@ pub fn escape(text: &str) -> String {
 pub fn pct(fraction: Option<f64>) -> String {
     match fraction {
         Some(f) if f.is_finite() => format!("{:.1}%", f * 100.0),
+        _ => "–".to_string(),
+    }
+}
+
+/// An expected calibration error with three decimals (`–` when unknown or not finite).
+pub fn ece(report: Option<&EvalReport>) -> String {
+    match report.and_then(|r| r.ece) {
+        Some(e) if e.is_finite() => format!("{e:.3}"),
         _ => "–".to_string(),
     }
 }
@@ -306,7 +314,7 @@ fn headline(h: &mut String, input: &ReportInput, rows: &[AcceptanceRow]) {
             )
         }
     };
-    h.push_str("<h2>Headline</h2>\n<table>\n<tr><th>Test split</th><th class=\"n\">accuracy</th><th class=\"n\">macro-F1</th><th class=\"n\">vs supervised only</th><th></th></tr>\n");
+    h.push_str("<h2>Headline</h2>\n<table>\n<tr><th>Test split</th><th class=\"n\">accuracy</th><th class=\"n\">macro-F1</th><th class=\"n\">ECE</th><th class=\"n\">vs supervised only</th><th></th></tr>\n");
     let base = scores.first().and_then(|s| s.report).map(|r| r.accuracy);
     for (i, s) in scores.iter().enumerate() {
         let delta = match (i, base, s.report) {
@@ -315,10 +323,11 @@ fn headline(h: &mut String, input: &ReportInput, rows: &[AcceptanceRow]) {
         };
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             escape(s.name),
             pct(s.report.map(|r| r.accuracy)),
             pct(s.report.map(|r| r.macro_f1)),
+            ece(s.report),
             escape(&delta),
             escape(&s.note)
         );
@@ -378,6 +387,19 @@ fn charts(h: &mut String, m: &RunMetrics, confusion: Option<&ConfusionChoice>) {
                 .to_string(),
         ),
         (CONFUSION_PNG, "Confusion matrix", confusion_caption),
+        (
+            CALIBRATION_PNG,
+            "Reliability diagram",
+            format!(
+                "Reliability diagram of the {}: predictions binned by confidence (the predicted \
+                 class's probability, 15 equal-width bins); each bar is a bin's accuracy, the \
+                 shaded part its gap to the bin's mean confidence, the number above it the bin's \
+                 size. Bars under the diagonal are overconfident. ECE (expected calibration \
+                 error) is the size-weighted mean gap: {}.",
+                confusion.map_or("model".to_string(), |c| c.describe()),
+                ece(confusion.map(|c| &c.report))
+            ),
+        ),
     ];
     h.push_str("<h2>Charts</h2>\n");
     for (file, alt, caption) in figures {
@@ -422,12 +444,13 @@ fn rounds_table(h: &mut String, rows: &[AcceptanceRow]) {
 fn per_class_table(h: &mut String, c: &ConfusionChoice, classes: &[String]) {
     let _ = writeln!(
         h,
-        "<h2>Per-class scores</h2>\n<p>{}: accuracy {}, macro-F1 {}.</p>\n<table>\n\
+        "<h2>Per-class scores</h2>\n<p>{}: accuracy {}, macro-F1 {}, ECE {}.</p>\n<table>\n\
          <tr><th>class</th><th class=\"n\">precision</th><th class=\"n\">recall</th>\
          <th class=\"n\">F1</th><th class=\"n\">support</th></tr>",
         escape(&capitalise(&c.describe())),
         pct(Some(c.report.accuracy)),
         pct(Some(c.report.macro_f1)),
+        ece(Some(&c.report)),
     );
     for (i, s) in c.report.per_class.iter().enumerate() {
         let name = classes.get(i).cloned().unwrap_or_else(|| i.to_string());
@@ -519,6 +542,12 @@ mod tests {
         assert_eq!(duration(f64::NAN), "–");
         assert_eq!(pct(Some(0.9312)), "93.1%");
         assert_eq!(pct(None), "–");
+        let mut r = crate::metrics::ConfusionMatrix::new(2).report(0.1);
+        assert_eq!(ece(Some(&r)), "–");
+        r.ece = Some(0.04321);
+        assert_eq!(ece(Some(&r)), "0.043");
+        r.ece = Some(f64::NAN);
+        assert_eq!(ece(Some(&r)), "–");
         assert_eq!(config_float(0.8999999761581421), "0.9");
         assert_eq!(config_float(0.001), "0.001");
         assert_eq!(config_float(1e-10), "0.0000000001");
@@ -553,7 +582,13 @@ mod tests {
         // Config entries keep the file's order.
         assert!(p.find("<code>threshold</code>").unwrap() < p.find("<code>data</code>").unwrap());
         assert!(p.contains("unfinished"));
-        for f in [LOSS_PNG, ACCURACY_PNG, ACCEPTANCE_PNG, CONFUSION_PNG] {
+        for f in [
+            LOSS_PNG,
+            ACCURACY_PNG,
+            ACCEPTANCE_PNG,
+            CONFUSION_PNG,
+            CALIBRATION_PNG,
+        ] {
             assert!(p.contains(&format!("<img src=\"{f}\"")), "{f}");
         }
         let p = page(

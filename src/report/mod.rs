@@ -36,10 +36,12 @@ pub const ACCURACY_PNG: &str = "accuracy.png";
 pub const ACCEPTANCE_PNG: &str = "acceptance.png";
 /// Confusion matrix heat map file name.
 pub const CONFUSION_PNG: &str = "confusion.png";
+/// Reliability diagram file name.
+pub const CALIBRATION_PNG: &str = "calibration.png";
 /// HTML page file name.
 pub const INDEX_HTML: &str = "index.html";
 
-/// Writes the report of `run_dir` into `out` (default `RUN_DIR/report/`): the four charts and
+/// Writes the report of `run_dir` into `out` (default `RUN_DIR/report/`): the five charts and
 /// `index.html`, each atomically. Returns the paths written, in order.
 pub fn write_report(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
     let input = ReportInput::load(run_dir)?;
@@ -52,7 +54,8 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<Vec<Pa
         .as_ref()
         .map(|c| class_names(m, c.report.confusion.num_classes()))
         .unwrap_or_default();
-    let images: [(&str, Vec<u8>); 4] = [
+    let calibration = confusion.as_ref().map(|c| &c.report);
+    let images: [(&str, Vec<u8>); 5] = [
         (LOSS_PNG, charts::loss_chart(&loss_series(m))?),
         (ACCURACY_PNG, charts::accuracy_chart(&accuracy_series(m))?),
         (
@@ -62,6 +65,14 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> anyhow::Result<Vec<Pa
         (
             CONFUSION_PNG,
             charts::confusion_chart(confusion.as_ref(), &classes)?,
+        ),
+        (
+            CALIBRATION_PNG,
+            charts::calibration_chart(
+                calibration.and_then(|r| r.calibration.as_ref()),
+                calibration.and_then(|r| r.ece),
+                &confusion.as_ref().map(|c| c.describe()).unwrap_or_default(),
+            )?,
         ),
     ];
     let mut written = Vec::new();

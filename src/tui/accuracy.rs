@@ -17,7 +17,14 @@ pub fn y_floor(values: impl Iterator<Item = f64>) -> f64 {
     ((min * 10.0).floor() / 10.0).clamp(0.0, 0.9)
 }
 
-/// Draws the accuracy chart.
+/// Expected calibration error of the latest test evaluation, when it is known and a number.
+pub fn latest_test_ece(app: &App) -> Option<f64> {
+    let ece = app.last_test.as_ref()?.report.ece?;
+    ece.is_finite().then_some(ece)
+}
+
+/// Draws the accuracy chart, with the latest test ECE on the bottom border (out of the way of
+/// the title, which already fills narrow panels).
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
     let mut title = vec![Span::raw(" Accuracy ").bold()];
     let latest = [
@@ -31,7 +38,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
             title.push(Span::raw(format!("{name} {} ", pct(v))).fg(colour));
         }
     }
-    let block = panel(Line::from(title), focused);
+    let mut block = panel(Line::from(title), focused);
+    if let Some(ece) = latest_test_ece(app) {
+        block = block.title_bottom(
+            Line::from(vec![
+                Span::raw(" test ECE ").fg(widgets::DIM),
+                Span::raw(format!("{ece:.3} ")).fg(widgets::TEST),
+            ])
+            .right_aligned(),
+        );
+    }
     if app.val_points.is_empty() && app.test_points.is_empty() {
         frame.render_widget(
             Paragraph::new("waiting for the first evaluation…")
