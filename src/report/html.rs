@@ -393,7 +393,7 @@ fn charts(h: &mut String, m: &RunMetrics, confusion: Option<&ConfusionChoice>) {
             format!(
                 "Reliability diagram of the {}: predictions binned by confidence (the predicted \
                  class's probability, 15 equal-width bins); each bar is a bin's accuracy, the \
-                 shaded part its gap to the bin's mean confidence, the number above it the bin's \
+                 orange box its gap to the bin's mean confidence, the number above it the bin's \
                  size. Bars under the diagonal are overconfident. ECE (expected calibration \
                  error) is the size-weighted mean gap: {}.",
                 confusion.map_or("model".to_string(), |c| c.describe()),

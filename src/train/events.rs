@@ -257,6 +257,9 @@ pub struct RunSummary {
 }
 
 /// Everything the trainer tells a front-end.
+// `Finished` (three evaluation reports with their calibration bins) is sent once per run, so
+// boxing it would only add indirection at every use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Update {

@@ -9,7 +9,7 @@ use super::{
 use crate::metrics::{CALIBRATION_BINS, Calibration};
 
 /// `calibration.png`: for each occupied confidence bin, the accuracy of its predictions (blue
-/// bar) and the gap to their mean confidence (shaded), with the diagonal a perfectly calibrated
+/// bar) and the gap to their mean confidence (orange box), with the diagonal a perfectly calibrated
 /// model would follow; `model` says which evaluation it is and `ece` its calibration error.
 pub fn calibration_chart(
     calibration: Option<&Calibration>,
@@ -63,12 +63,12 @@ pub fn calibration_chart(
             .draw_series(occupied.iter().map(|&(lo, acc, conf, _)| {
                 Rectangle::new(
                     [(lo + pad, acc), (lo + width - pad, conf)],
-                    VERMILION.mix(0.35).filled(),
+                    VERMILION.stroke_width(2),
                 )
             }))?
             .label("gap to the bin's mean confidence")
             .legend(|(x, y)| {
-                Rectangle::new([(x, y - 7), (x + 20, y + 7)], VERMILION.mix(0.35).filled())
+                Rectangle::new([(x, y - 7), (x + 20, y + 7)], VERMILION.stroke_width(2))
             });
         chart
             .draw_series(DashedLineSeries::new(
@@ -99,12 +99,13 @@ pub fn calibration_chart(
             Some(e) if e.is_finite() => format!("ECE {e:.3}"),
             _ => "ECE –".to_string(),
         };
-        let (w, h) = body.dim_in_pixel();
-        body.draw(&Text::new(
+        // Under the legend, where a reliability diagram has no bars (high accuracy at low
+        // confidence is rare).
+        chart.draw_series([Text::new(
             format!("{model}: {ece} over {} predictions", calibration.count()),
-            (w as i32 - 40, h as i32 - 100),
-            font(17.0).pos(Pos::new(HPos::Right, VPos::Bottom)),
-        ))?;
+            (0.015, 0.86),
+            font(17.0).pos(Pos::new(HPos::Left, VPos::Top)),
+        )])?;
         Ok(())
     })
 }
