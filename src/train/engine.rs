@@ -45,10 +45,6 @@ mod progress;
 mod round;
 
 pub use crate::train::checkpoint::{Position, ResumeState};
-pub use crate::train::seeds::mix_seed;
-pub use crate::train::selection::selects;
-/// Re-exported for callers of the earlier layout; they live in [`crate::train::steps`].
-pub use crate::train::steps::{inference_batch_size, predict_pool};
 
 /// Capacity of the update channel; beyond it lossy updates are dropped, never waited on.
 pub const UPDATE_CHANNEL_CAPACITY: usize = 8192;
@@ -542,9 +538,6 @@ impl<'p> Trainer<'p> {
             .cloned()
     }
 }
-
-/// `model.json`, defined with the other run-directory records.
-pub use crate::run::ModelInfo;
 
 /// The same device without autodiff, for inference.
 fn valid_device(device: &Device) -> Device {

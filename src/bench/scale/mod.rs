@@ -33,7 +33,6 @@ use crate::config::{Acceptance, TrainConfig};
 use crate::data::{DatasetOptions, ImageSet, load_dataset};
 use crate::device::DeviceSpec;
 use crate::model::ModelKind;
-use crate::train::policy::AcceptanceRule;
 use crate::train::steps::inference_batch_size;
 
 /// What to measure.
@@ -164,14 +163,12 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
         num_classes: k,
         batch_size: infer_batch,
         hflip: cfg.hflip,
-        rule: AcceptanceRule {
-            threshold: opts.threshold,
-            policy: crate::train::pseudo::PolicySpec::from_config(&TrainConfig {
-                acceptance: opts.acceptance,
-                ..cfg.clone()
-            }),
-            prior: loaded.train.class_counts(k),
-        },
+        policy: crate::train::pseudo::PolicySpec::from_config(&TrainConfig {
+            acceptance: opts.acceptance,
+            ..cfg.clone()
+        }),
+        threshold: opts.threshold,
+        prior: loaded.train.class_counts(k),
         device: &plain,
     };
     let repeats = opts.repeats.max(1);

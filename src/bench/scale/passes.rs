@@ -1,5 +1,5 @@
 //! Timed pseudo-labelling passes over prefixes of the unlabelled pool, with the engine's own
-//! prediction (`steps::predict_pool`) and acceptance (`policy::decide`) code.
+//! prediction (`steps::predict_pool`) and acceptance (`pseudo::decide_round`) code.
 
 use std::time::Instant;
 
@@ -10,7 +10,7 @@ use super::summary::capped_sizes;
 use crate::bench::stats::median;
 use crate::data::{ImageSet, ImageShape};
 use crate::model::Cnn;
-use crate::train::policy::{AcceptanceRule, decide};
+use crate::train::pseudo::{Mark, PolicySpec, decide_round};
 use crate::train::steps::predict_pool;
 
 /// Images of the untimed warm-up pass run before the timed pseudo-labelling passes.
@@ -30,8 +30,12 @@ pub struct PassSetup<'a> {
     pub batch_size: usize,
     /// Whether predictions average each image and its mirror.
     pub hflip: bool,
-    /// The acceptance decision.
-    pub rule: AcceptanceRule,
+    /// The pseudo-labelling policy and its parameters.
+    pub policy: PolicySpec,
+    /// Confidence threshold τ.
+    pub threshold: f32,
+    /// Labelled samples per class (the class prior).
+    pub prior: Vec<usize>,
     /// A device without autodiff.
     pub device: &'a Device,
 }
@@ -62,14 +66,16 @@ pub fn time_pass(setup: &PassSetup<'_>, n: usize) -> PassTiming {
     );
     let predict_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let eligible = vec![true; n];
-    let decision = decide(
-        &mut predictions,
-        &eligible,
-        &[],
-        &setup.rule,
+    let policy = setup.policy.build();
+    let decision = decide_round(
+        policy.as_ref(),
+        &predictions,
+        &vec![Mark::None; n],
+        setup.threshold,
+        &setup.prior,
         setup.num_classes,
     );
+    decision.mark(&mut predictions);
     PassTiming {
         predict_secs,
         decide_secs: t1.elapsed().as_secs_f64(),

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::prelude::*;
 
-use super::{ModelInfo, Trainer};
+use super::Trainer;
 use crate::data::fingerprint::{self, DataFingerprint, FingerprintCheck};
-use crate::run::{CheckpointReason, StopReason, csv_field, files};
+use crate::run::{CheckpointReason, ModelInfo, StopReason, csv_field, files};
 use crate::train::checkpoint::{self, Position, ResumeState};
 use crate::train::events::{Phase, RunSummary, Update};
 use crate::train::steps::new_optimizer;

@@ -102,4 +102,26 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn class_balanced_caps_a_dominant_class() {
+        // 6 candidates all of class 0 plus one of class 1; equal prior, slack 1 -> quota ceil(7/3)=3
+        let mut p: Vec<_> = (0..6)
+            .map(|i| pred(i, 0, 0.91 + i as f32 * 0.01, None))
+            .collect();
+        p.push(pred(6, 1, 0.95, None));
+        let policy = ClassBalanced { balance_slack: 1.0 };
+        let a = decide_round(&policy, &p, &[Mark::None; 7], 0.9, &[1, 1, 1], 3);
+        assert_eq!(a.per_class, vec![3, 1, 0]);
+        // the most confident of class 0 are kept
+        assert_eq!(&a.labels()[3..6], &[Some(0), Some(0), Some(0)]);
+        assert_eq!(a.labels()[0], None);
+    }
+
+    #[test]
+    fn quotas_follow_the_prior() {
+        assert_eq!(class_quotas(&[2, 1, 1], 8, 1.0, 3), vec![4, 2, 2]);
+        assert_eq!(class_quotas(&[2, 1, 1], 8, 1.5, 3), vec![6, 3, 3]);
+        assert_eq!(class_quotas(&[1, 0], 5, 1.0, 2), vec![5, 0]);
+    }
 }

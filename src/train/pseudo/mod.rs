@@ -428,26 +428,6 @@ pub fn what_if(
     out
 }
 
-/// Why sample `index` is (or is not) pseudo-labelled under `policy` at `threshold`: the engine's
-/// own decision for that sample. `None` when `index` is outside the pool. Pure.
-pub fn explain(
-    policy: &dyn PseudoLabeller,
-    predictions: &[PoolPrediction],
-    marks: &[Mark],
-    threshold: f32,
-    prior: &[usize],
-    num_classes: usize,
-    index: usize,
-) -> Option<Decision> {
-    if index >= predictions.len() {
-        return None;
-    }
-    decide_round(policy, predictions, marks, threshold, prior, num_classes)
-        .decisions
-        .get(index)
-        .copied()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -501,7 +481,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn what_if_and_explain_use_the_round_decision() {
+    fn what_if_and_the_reasons_come_from_the_round_decision() {
         // Class-balanced, equal prior: 4 candidates of class 0 → quota ceil(4/3) = 2.
         let p: Vec<_> = (0..4)
             .map(|i| pred(i, 0, 0.90 + i as f32 * 0.02, Some(i % 2)))
@@ -510,11 +490,11 @@ pub(crate) mod tests {
         let marks = vec![Mark::None; 4];
         let w = what_if(&policy, &p, &marks, 0.85, &[1, 1, 1], 3);
         assert_eq!((w.accepted, w.known, w.correct), (2, 2, 1));
-        let why = explain(&policy, &p, &marks, 0.85, &[1, 1, 1], 3, 0).unwrap();
-        assert_eq!(why.rejection, Some(RejectReason::OverQuota));
-        let why = explain(&policy, &p, &marks, 0.95, &[1, 1, 1], 3, 0).unwrap();
-        assert_eq!(why.rejection, Some(RejectReason::BelowThreshold));
-        assert!(explain(&policy, &p, &marks, 0.85, &[1, 1, 1], 3, 4).is_none());
+        let why = |threshold| {
+            decide_round(&policy, &p, &marks, threshold, &[1, 1, 1], 3).decisions[0].rejection
+        };
+        assert_eq!(why(0.85), Some(RejectReason::OverQuota));
+        assert_eq!(why(0.95), Some(RejectReason::BelowThreshold));
     }
 
     #[test]
