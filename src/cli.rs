@@ -287,12 +287,24 @@ pub struct TrainArgs {
     /// Loss weight λ of pseudo-labelled samples (≥ 0).
     #[arg(long, allow_negative_numbers = true)]
     pub pseudo_weight: Option<f32>,
-    /// Pseudo-label acceptance policy.
-    #[arg(long, value_enum)]
-    pub acceptance: Option<Acceptance>,
+    /// Pseudo-labelling policy (`--acceptance` is its older name).
+    #[arg(long, value_enum, alias = "acceptance")]
+    pub pseudo_policy: Option<Acceptance>,
     /// Class-balanced acceptance: allowed excess over a class's labelled share (≥ 1).
     #[arg(long, allow_negative_numbers = true)]
     pub balance_slack: Option<f32>,
+    /// Curriculum policy: share of the pool added each round, in (0, 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub curriculum_step: Option<f32>,
+    /// Uncertainty policy: MC-dropout passes over the pool per round (≥ 2).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mc_passes: Option<usize>,
+    /// Uncertainty policy: largest MC-dropout standard deviation κ of a pseudo-label (≥ 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub uncertainty_kappa: Option<f32>,
+    /// Fraction of the pool filtered out as outliers before acceptance, in [0, 1) (0 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    pub outlier_filter: Option<f32>,
     /// Rounds over which λ ramps up linearly (0 = none).
     #[arg(long, allow_negative_numbers = true)]
     pub pseudo_ramp_rounds: Option<usize>,
@@ -442,8 +454,12 @@ impl TrainArgs {
             model,
             threshold,
             pseudo_weight,
-            acceptance,
+            pseudo_policy,
             balance_slack,
+            curriculum_step,
+            mc_passes,
+            uncertainty_kappa,
+            outlier_filter,
             pseudo_ramp_rounds,
             min_labeled_share,
             reinit_each_round,

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::augment::Augment;
 use crate::model::ModelKind;
 
-/// How pseudo-labels are accepted from the predictions of the unlabelled pool.
+/// How pseudo-labels are accepted from the predictions of the unlabelled pool (the
+/// pseudo-labelling policy; see `crate::train::pseudo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Acceptance {
@@ -16,6 +17,18 @@ pub enum Acceptance {
     /// Confidence ≥ τ, and no class takes more than its labelled share (× `balance_slack`) of
     /// the accepted total: keeps easy classes from swamping the pseudo-labelled set.
     ClassBalanced,
+    /// FlexMatch: per-class thresholds τ·β_c/(2−β_c) from each class's learning effect β_c.
+    Flexmatch,
+    /// FreeMatch: a self-adaptive threshold (the pool's mean confidence), scaled per class by
+    /// the pool's mean class probabilities; τ is not used.
+    Freematch,
+    /// SoftMatch: no hard cut; weight 1 above the pool's mean confidence μ, a Gaussian
+    /// exp(−(p−μ)²/2σ²) below it, on uniformly aligned probabilities; τ is not used.
+    Softmatch,
+    /// Curriculum labelling: the most confident `curriculum_step × round` of the pool.
+    Curriculum,
+    /// UPS: confidence ≥ τ and an MC-dropout standard deviation ≤ `uncertainty_kappa`.
+    Uncertainty,
 }
 
 /// Learning-rate schedule within each training phase (the warm-up, and each round).
@@ -70,10 +83,21 @@ pub struct TrainConfig {
     pub threshold: f32,
     /// Loss weight λ of pseudo-labelled samples.
     pub pseudo_weight: f32,
-    /// Pseudo-label acceptance policy.
-    pub acceptance: Acceptance,
+    /// Pseudo-labelling policy (`acceptance` in files written before it was renamed).
+    #[serde(alias = "acceptance")]
+    pub pseudo_policy: Acceptance,
     /// For `class-balanced`: how far over its labelled share a class may go (≥ 1).
     pub balance_slack: f32,
+    /// For `curriculum`: the share of the pool added each round, in (0, 1].
+    pub curriculum_step: f32,
+    /// For `uncertainty`: stochastic (MC-dropout) passes over the pool per round (≥ 2).
+    pub mc_passes: usize,
+    /// For `uncertainty`: largest standard deviation κ of the predicted class's probability
+    /// over the passes for a pseudo-label (≥ 0).
+    pub uncertainty_kappa: f32,
+    /// Fraction of the pool taken out as outliers before acceptance each round, most outlying
+    /// first, in [0, 1) (0 = off).
+    pub outlier_filter: f32,
     /// Rounds over which λ ramps up linearly to its value (0 = no ramp).
     pub pseudo_ramp_rounds: usize,
     /// Minimum share of labelled samples in every batch once pseudo-labels join, in [0, 1].
@@ -149,8 +173,12 @@ impl Default for TrainConfig {
             image_size: None,
             threshold: 0.8,
             pseudo_weight: 1.0,
-            acceptance: Acceptance::ClassBalanced,
+            pseudo_policy: Acceptance::ClassBalanced,
             balance_slack: 1.5,
+            curriculum_step: 0.2,
+            mc_passes: 10,
+            uncertainty_kappa: 0.05,
+            outlier_filter: 0.0,
             pseudo_ramp_rounds: 2,
             min_labeled_share: 0.25,
             reinit_each_round: false,
@@ -303,6 +331,41 @@ impl TrainConfig {
                 format!("must be >= 1, got {}", self.balance_slack),
             ));
         }
+        if !(self.curriculum_step.is_finite()
+            && self.curriculum_step > 0.0
+            && self.curriculum_step <= 1.0)
+        {
+            return Err(invalid(
+                "curriculum_step",
+                format!("must be within (0, 1], got {}", self.curriculum_step),
+            ));
+        }
+        if !(2..=1000).contains(&self.mc_passes) {
+            return Err(invalid(
+                "mc_passes",
+                format!("must be within 2..=1000, got {}", self.mc_passes),
+            ));
+        }
+        if !(self.uncertainty_kappa.is_finite() && self.uncertainty_kappa >= 0.0) {
+            return Err(invalid(
+                "uncertainty_kappa",
+                format!("must be >= 0, got {}", self.uncertainty_kappa),
+            ));
+        }
+        if !(self.outlier_filter.is_finite() && (0.0..1.0).contains(&self.outlier_filter)) {
+            return Err(invalid(
+                "outlier_filter",
+                format!("must be within [0, 1), got {}", self.outlier_filter),
+            ));
+        }
+        if self.pseudo_policy == Acceptance::Uncertainty
+            && (self.model != ModelKind::Default || self.dropout == 0.0)
+        {
+            return Err(invalid(
+                "pseudo_policy",
+                "`uncertainty` needs dropout for its MC-dropout passes: use the default model with dropout > 0",
+            ));
+        }
         if !(self.min_labeled_share.is_finite() && (0.0..=1.0).contains(&self.min_labeled_share)) {
             return Err(invalid(
                 "min_labeled_share",
@@ -428,6 +491,14 @@ mod tests {
             ("device = \"tpu\"", "device"),
             ("cv_folds = 1", "cv_folds"),
             ("pseudo_cutout = 1.5", "pseudo_cutout"),
+            ("curriculum_step = 0.0", "curriculum_step"),
+            ("mc_passes = 0", "mc_passes"),
+            ("uncertainty_kappa = -0.1", "uncertainty_kappa"),
+            ("outlier_filter = 1.0", "outlier_filter"),
+            (
+                "pseudo_policy = \"uncertainty\"\ndropout = 0.0",
+                "pseudo_policy",
+            ),
             ("mixup = -1.0", "mixup"),
             (
                 "selection_standard_errors = nan",
@@ -438,6 +509,21 @@ mod tests {
             let err = TrainConfig::from_toml_str(text).unwrap_err().to_string();
             assert!(err.contains(field), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn the_policy_reads_under_its_old_name_and_lists_the_valid_ones() {
+        let old = TrainConfig::from_toml_str("acceptance = \"threshold\"").unwrap();
+        assert_eq!(old.pseudo_policy, Acceptance::Threshold);
+        let new = TrainConfig::from_toml_str("pseudo_policy = \"flexmatch\"").unwrap();
+        assert_eq!(new.pseudo_policy, Acceptance::Flexmatch);
+        let err = TrainConfig::from_toml_str("pseudo_policy = \"fixmatch\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("softmatch") && err.contains("curriculum"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -896,7 +896,75 @@ const OUT_OF_RANGE: &[(&str, &str, &str)] = &[
         "image_size",
     ),
     ("device = \"tpu\"", "--device=tpu", "device"),
+    (
+        "curriculum_step = 0.0",
+        "--curriculum-step=0",
+        "curriculum_step",
+    ),
+    (
+        "curriculum_step = 1.5",
+        "--curriculum-step=1.5",
+        "curriculum_step",
+    ),
+    ("mc_passes = 0", "--mc-passes=0", "mc_passes"),
+    ("mc_passes = 1", "--mc-passes=1", "mc_passes"),
+    (
+        "uncertainty_kappa = -0.1",
+        "--uncertainty-kappa=-0.1",
+        "uncertainty_kappa",
+    ),
+    (
+        "outlier_filter = 1.0",
+        "--outlier-filter=1",
+        "outlier_filter",
+    ),
+    (
+        "outlier_filter = -0.2",
+        "--outlier-filter=-0.2",
+        "outlier_filter",
+    ),
 ];
+
+#[test]
+fn an_unknown_policy_lists_the_valid_ones_and_uncertainty_needs_dropout() {
+    let data = tiny_dataset("policy");
+    let valid = [
+        "threshold",
+        "class-balanced",
+        "flexmatch",
+        "freematch",
+        "softmatch",
+        "curriculum",
+        "uncertainty",
+    ];
+    let out = train(&data, &["--pseudo-policy", "fixmatch"]);
+    assert_error(&out, &["--pseudo-policy", "fixmatch"]);
+    for name in valid {
+        assert!(all_output(&out).contains(name), "{}", describe(&out));
+    }
+    let file = data.parent().unwrap().join("policy.toml");
+    std::fs::write(&file, "pseudo_policy = \"fixmatch\"\n").unwrap();
+    let out = train(&data, &["--config", file.to_str().unwrap()]);
+    assert_error(&out, &["pseudo_policy", "fixmatch"]);
+    for name in valid {
+        assert!(all_output(&out).contains(name), "{}", describe(&out));
+    }
+    for flags in [
+        &["--pseudo-policy", "uncertainty", "--dropout", "0"][..],
+        &["--pseudo-policy", "uncertainty", "--model", "small"][..],
+    ] {
+        let out = train(&data, flags);
+        assert_error(&out, &["config field `pseudo_policy`", "dropout"]);
+    }
+    std::fs::write(&file, "pseudo_policy = \"uncertainty\"\ndropout = 0.0\n").unwrap();
+    let out = train(&data, &["--config", file.to_str().unwrap()]);
+    assert_error(&out, &["config field `pseudo_policy`", "dropout"]);
+    assert!(
+        !runs_of(&data).exists(),
+        "no run directory for a refused policy"
+    );
+    cleanup(&data);
+}
 
 #[test]
 fn out_of_range_values_in_a_config_file_name_the_field() {

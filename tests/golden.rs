@@ -17,9 +17,15 @@ fn fixture() -> PathBuf {
 /// Fields that depend on the clock or the machine's paths.
 const VOLATILE: &[&str] = &["elapsed_secs", "wall_secs", "time", "run_dir", "path"];
 
-/// Relative tolerance for floats: the recorded run is bit-identical on the machine that wrote
-/// it; the slack only absorbs a different SIMD path on another CPU.
-const REL_TOL: f64 = 1e-5;
+/// Relative tolerance for floats. The recorded run is bit-identical on the machine that wrote
+/// it, but another CPU takes other SIMD paths in the matrix kernels: on a second EPYC model the
+/// losses drifted by up to 7e-4 (relative) by the end of the run while every accuracy and count
+/// stayed the same. A behaviour change moves them by far more.
+const REL_TOL: f64 = 2e-3;
+
+/// Histogram bins are counts of confidences; the drift above moves a sample sitting on a bin
+/// edge into the next bin (seen: ±1).
+const BIN_TOL: f64 = 3.0;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= REL_TOL * a.abs().max(b.abs()).max(1e-3)
@@ -38,6 +44,18 @@ fn assert_covers(expected: &Value, actual: &Value, at: &str) {
                     .unwrap_or_else(|| panic!("{at}.{k}: missing in the new run"));
                 assert_covers(ev, av, &format!("{at}.{k}"));
             }
+        }
+        (Value::Array(e), Value::Array(a)) if at.ends_with(".bins") => {
+            assert_eq!(e.len(), a.len(), "{at}: length");
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                let (ev, av) = (ev.as_f64().unwrap(), av.as_f64().unwrap());
+                assert!(
+                    (ev - av).abs() <= BIN_TOL,
+                    "{at}[{i}]: recorded {ev}, now {av}"
+                );
+            }
+            let total = |v: &Vec<Value>| v.iter().map(|x| x.as_f64().unwrap()).sum::<f64>();
+            assert_eq!(total(e), total(a), "{at}: the samples counted");
         }
         (Value::Array(e), Value::Array(a)) => {
             assert_eq!(e.len(), a.len(), "{at}: length");
@@ -73,9 +91,29 @@ fn assert_csv_covers(expected: &Path, actual: &Path) {
         .collect();
     let (e_rows, a_rows): (Vec<&str>, Vec<&str>) = (e.collect(), a.collect());
     assert_eq!(e_rows.len(), a_rows.len(), "{}: rows", actual.display());
+    let col = |name: &str| e_head.iter().position(|h| *h == name).unwrap();
+    let tie_columns = [
+        col("predicted"),
+        col("confidence"),
+        col("runner_up"),
+        col("runner_up_confidence"),
+    ];
+    let mut swapped_ties = 0;
     for (n, (er, ar)) in e_rows.iter().zip(&a_rows).enumerate() {
         let (ef, af): (Vec<&str>, Vec<&str>) = (er.split(',').collect(), ar.split(',').collect());
+        // A near-tie between the top two classes may swap under the float drift REL_TOL
+        // allows; the rest of the row must still agree.
+        let [p, c, r, rc] = tie_columns;
+        let conf = |f: &Vec<&str>, i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
+        let swapped = ef[p] != af[columns[p].1]
+            && ef[p] == af[columns[r].1]
+            && ef[r] == af[columns[p].1]
+            && (conf(&ef, c) - conf(&ef, rc)).abs() < 5e-3;
+        swapped_ties += usize::from(swapped);
         for &(i, j) in &columns {
+            if swapped && tie_columns.contains(&i) {
+                continue;
+            }
             let same = match (ef[i].parse::<f64>(), af[j].parse::<f64>()) {
                 (Ok(x), Ok(y)) => close(x, y),
                 _ => ef[i] == af[j],
@@ -91,6 +129,11 @@ fn assert_csv_covers(expected: &Path, actual: &Path) {
             );
         }
     }
+    assert!(
+        swapped_ties <= 3,
+        "{}: {swapped_ties} near-ties swapped",
+        actual.display()
+    );
 }
 
 #[test]

@@ -19,6 +19,15 @@ pub enum Control {
         #[serde(deserialize_with = "crate::run::records::f32_or_nan")]
         value: f32,
     },
+    /// Set one class's own threshold τ_c over the policy (`None` gives the class back to the
+    /// policy). Takes effect at the next round.
+    SetClassThreshold {
+        /// The class.
+        class: usize,
+        /// Its threshold in `[0, 1]`, or `None`.
+        #[serde(default)]
+        value: Option<f32>,
+    },
     /// Pause training after the current batch.
     Pause,
     /// Resume a paused run.
@@ -67,6 +76,10 @@ pub struct ControlState {
     pub manual_labels: Vec<(usize, usize)>,
     /// Pool indices excluded as outliers.
     pub excluded: Vec<usize>,
+    /// The user's per-class thresholds over the policy, in class order (`None`: the policy
+    /// decides; shorter than the class count when the last classes have none).
+    #[serde(default)]
+    pub class_thresholds: Vec<Option<f32>>,
 }
 
 /// Why a control was not applied.
@@ -108,6 +121,7 @@ impl ControlState {
             forced_pseudo: Vec::new(),
             manual_labels: Vec::new(),
             excluded: Vec::new(),
+            class_thresholds: Vec::new(),
         }
     }
 
@@ -148,6 +162,21 @@ impl ControlState {
                     return Err(ControlError::PseudoWeight(value));
                 }
                 self.pseudo_weight = value;
+            }
+            Control::SetClassThreshold { class, value } => {
+                check_class(class)?;
+                if let Some(v) = value
+                    && !(v.is_finite() && (0.0..=1.0).contains(&v))
+                {
+                    return Err(ControlError::Threshold(v));
+                }
+                if self.class_thresholds.len() <= class {
+                    self.class_thresholds.resize(class + 1, None);
+                }
+                self.class_thresholds[class] = value;
+                while self.class_thresholds.last() == Some(&None) {
+                    self.class_thresholds.pop();
+                }
             }
             Control::Pause => self.paused = true,
             Control::Resume => self.paused = false,
@@ -233,6 +262,21 @@ mod tests {
                 .is_err()
         );
         assert_eq!(s, ControlState::new(0.9, 1.0));
+    }
+
+    #[test]
+    fn class_thresholds_are_set_checked_and_cleared() {
+        let mut s = ControlState::new(0.9, 1.0);
+        let set = |class, value| Control::SetClassThreshold { class, value };
+        s.apply(&set(2, Some(0.6)), 10, 3).unwrap();
+        assert_eq!(s.class_thresholds, vec![None, None, Some(0.6)]);
+        assert_eq!(
+            s.apply(&set(1, Some(1.2)), 10, 3),
+            Err(ControlError::Threshold(1.2))
+        );
+        assert!(s.apply(&set(3, Some(0.5)), 10, 3).is_err());
+        s.apply(&set(2, None), 10, 3).unwrap();
+        assert!(s.class_thresholds.is_empty(), "cleared back to the policy");
     }
 
     #[test]

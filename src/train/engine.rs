@@ -249,6 +249,7 @@ impl<'p> Trainer<'p> {
             pseudo_weight: self.run.controls.pseudo_weight,
             resumed_at_step: self.resumed_at_step,
             policy: Some(self.labeller.spec()),
+            outlier_filter: self.cfg.outlier_filter,
         }));
         let mut warnings = std::mem::take(&mut self.pending_warnings);
         if !data.skipped.is_empty() {

@@ -77,6 +77,10 @@ pub struct RunInfo {
     /// The pseudo-labelling policy and its parameters (absent in older runs).
     #[serde(default)]
     pub policy: Option<PolicySpec>,
+    /// The fraction of the pool the outlier filter takes out each round (0 = off; absent in
+    /// older runs).
+    #[serde(default)]
+    pub outlier_filter: f32,
 }
 
 /// Progress through the run.

@@ -207,17 +207,10 @@ pub fn collapse_warning(round: usize, per_class: &[usize], classes: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::pseudo::{Threshold, decide_round};
+    use crate::train::pseudo::{RoundInput, Threshold, decide_round};
 
     fn pred(index: usize, class: usize, conf: f32) -> PoolPrediction {
-        PoolPrediction {
-            index,
-            top: vec![(class, conf), ((class + 1) % 3, 1.0 - conf)],
-            truth: Some(class),
-            accepted: false,
-            weight: 0.0,
-            rejection: None,
-        }
+        crate::train::pseudo::tests::pred(index, class, conf, Some(class))
     }
 
     #[test]
@@ -228,7 +221,10 @@ mod tests {
             ..Default::default()
         };
         let marks = [Mark::None, Mark::None, Mark::Forced(1)];
-        let d = decide_round(&Threshold, &p, &marks, 0.5, &[1, 1, 1], 3);
+        let d = decide_round(
+            &Threshold,
+            &RoundInput::new(&p, &marks, 0.5, &[1, 1, 1], 3, 1),
+        );
         let change = state.commit(&d);
         assert_eq!(
             change,

@@ -360,12 +360,7 @@ pub fn argmax(row: &[f32]) -> usize {
     best
 }
 
-/// The `k` most likely classes of a probability row, most likely first.
-pub fn top_k(row: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut idx: Vec<usize> = (0..row.len()).collect();
-    idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-    idx.into_iter().take(k).map(|i| (i, row[i])).collect()
-}
+pub use crate::train::pseudo::top_k;
 
 /// A fresh Adam optimizer with the configured weight decay.
 pub fn new_optimizer(cfg: &crate::config::TrainConfig) -> ModuleOptimizer {
@@ -452,14 +447,7 @@ pub fn predict_pool_until(
     let predictions = probs
         .chunks(num_classes)
         .enumerate()
-        .map(|(index, row)| PoolPrediction {
-            index,
-            top: top_k(row, 3),
-            truth: truth[index],
-            accepted: false,
-            weight: 0.0,
-            rejection: None,
-        })
+        .map(|(index, row)| PoolPrediction::from_probs(index, row, truth[index]))
         .collect();
     Some(predictions)
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::train::events::PoolPrediction;
-use crate::train::pseudo::{self, Mark, PolicySpec, WhatIf};
+use crate::train::pseudo::{self, Mark, PolicySpec, RoundInput, WhatIf};
 use crate::tui::samples::{MarkState, SampleAction, SampleInfo, SampleMark, SampleStatus};
 
 /// The run's policy with the run facts a decision needs.
@@ -18,6 +18,12 @@ pub struct RunPolicy<'a> {
     pub prior: &'a [usize],
     /// Number of classes.
     pub classes: usize,
+    /// The round the predictions come from (1-based).
+    pub round: usize,
+    /// The user's per-class thresholds in force or sent.
+    pub class_overrides: &'a [Option<f32>],
+    /// The run's outlier filter fraction.
+    pub outlier_fraction: f32,
 }
 
 /// Each prediction's [`Mark`], as the engine would build it for the next round: the round's
@@ -68,14 +74,19 @@ pub fn what_if(
         return None;
     }
     let policy = run.spec.build();
-    Some(pseudo::what_if(
-        policy.as_ref(),
-        predictions,
-        marks,
-        threshold,
-        run.prior,
-        run.classes,
-    ))
+    let input = RoundInput {
+        class_overrides: run.class_overrides,
+        outlier_fraction: run.outlier_fraction,
+        ..RoundInput::new(
+            predictions,
+            marks,
+            threshold,
+            run.prior,
+            run.classes,
+            run.round,
+        )
+    };
+    Some(pseudo::what_if(policy.as_ref(), &input))
 }
 
 /// Why a rejected sample was left out: the engine's own reason when its round recorded one.
@@ -113,16 +124,7 @@ mod tests {
     use super::*;
     use crate::train::pseudo::{ClassBalanced, RejectReason, Threshold};
 
-    fn pred(index: usize, class: usize, conf: f32, truth: Option<usize>) -> PoolPrediction {
-        PoolPrediction {
-            index,
-            top: vec![(class, conf), ((class + 1) % 3, 1.0 - conf)],
-            truth,
-            accepted: false,
-            weight: 0.0,
-            rejection: None,
-        }
-    }
+    use crate::train::pseudo::tests::pred;
 
     fn info(status: SampleStatus) -> SampleInfo {
         SampleInfo {
@@ -136,6 +138,9 @@ mod tests {
             spec: &PolicySpec::Threshold,
             prior: &[1, 1, 1],
             classes: 3,
+            round: 1,
+            class_overrides: &[],
+            outlier_fraction: 0.0,
         }
     }
 
@@ -167,23 +172,20 @@ mod tests {
             spec: &spec,
             prior: &[1, 1, 1],
             classes: 3,
+            round: 1,
+            class_overrides: &[],
+            outlier_fraction: 0.0,
         };
         let marks = vec![Mark::None; 4];
         let w = what_if(&p, &marks, run, 0.85).unwrap();
-        let engine = pseudo::what_if(
-            &ClassBalanced { balance_slack: 1.0 },
-            &p,
-            &marks,
-            0.85,
-            &[1, 1, 1],
-            3,
-        );
+        let input = RoundInput::new(&p, &marks, 0.85, &[1, 1, 1], 3, 1);
+        let engine = pseudo::what_if(&ClassBalanced { balance_slack: 1.0 }, &input);
         assert_eq!((w.accepted, w.known, w.correct), (2, 2, 2));
         assert_eq!(
             (w.accepted, w.known, w.correct),
             (engine.accepted, engine.known, engine.correct)
         );
-        let plain = pseudo::what_if(&Threshold, &p, &marks, 0.85, &[1, 1, 1], 3);
+        let plain = pseudo::what_if(&Threshold, &input);
         assert_eq!(
             plain.accepted, 4,
             "the plain threshold rule would take all four"

@@ -276,6 +276,9 @@ impl App {
             spec: &spec,
             prior,
             classes,
+            round: self.predictions_round.max(1),
+            class_overrides: &[],
+            outlier_fraction: self.info.as_ref().map_or(0.0, |i| i.outlier_filter),
         };
         self.what_if =
             acceptance::what_if(&self.predictions, &marks, run, self.dialled_threshold());

@@ -184,6 +184,17 @@ pub fn describe(control: &Control, class_name: impl Fn(usize) -> String) -> Stri
     match control {
         Control::SetThreshold { value } => format!("τ set to {value:.2}"),
         Control::SetPseudoWeight { value } => format!("λ set to {value:.2}"),
+        Control::SetClassThreshold {
+            class,
+            value: Some(value),
+        } => format!(
+            "τ of `{}` set to {value:.2} (applies next round)",
+            class_name(*class)
+        ),
+        Control::SetClassThreshold { class, value: None } => format!(
+            "τ of `{}` back to the policy (applies next round)",
+            class_name(*class)
+        ),
         Control::Pause => "paused".into(),
         Control::Resume => "resumed".into(),
         Control::Stop => "stop requested".into(),

@@ -159,6 +159,9 @@ fn predictions(round: usize) -> Vec<PoolPrediction> {
                 accepted: false,
                 weight: 0.0,
                 rejection: None,
+                probs: Vec::new(),
+                uncertainty: None,
+                outlier: None,
             }
         })
         .collect()
@@ -241,6 +244,7 @@ pub fn info() -> RunInfo {
         pseudo_weight: 1.0,
         resumed_at_step: None,
         policy: Some(crate::train::pseudo::PolicySpec::Threshold),
+        outlier_filter: 0.0,
     }
 }
 

@@ -418,6 +418,7 @@ mod tests {
         let w = WhatIf {
             threshold: 0.85,
             accepted: 50,
+            effective: 50.0,
             known: 40,
             correct: 30,
             pool: 200,

@@ -215,17 +215,21 @@ fn confident_rejections_are_explained_by_the_class_quota() {
 /// The live fixture with its latest round decided again by the engine under `policy` (its
 /// verdicts and reasons written on the predictions, as a round of a new run carries them).
 fn decided_by(policy: &dyn crate::train::pseudo::PseudoLabeller) -> App {
-    use crate::train::pseudo::{Mark, decide_round};
+    use crate::train::pseudo::{Mark, RoundInput, decide_round};
     let mut app = fixture::live_app();
     let mut predictions = (*app.predictions).clone();
     let info = app.info.clone().unwrap();
+    let marks = vec![Mark::None; predictions.len()];
     let round = decide_round(
         policy,
-        &predictions,
-        &vec![Mark::None; predictions.len()],
-        app.dialled_threshold(),
-        &info.labeled_per_class,
-        info.classes.len(),
+        &RoundInput::new(
+            &predictions,
+            &marks,
+            app.dialled_threshold(),
+            &info.labeled_per_class,
+            info.classes.len(),
+            app.predictions_round.max(1),
+        ),
     );
     round.mark(&mut predictions);
     let samples = app

@@ -268,6 +268,9 @@ pub fn parse_pseudo_csv(
             accepted: status.is_accepted(),
             weight: row.weight,
             rejection: row.reason,
+            probs: Vec::new(),
+            uncertainty: None,
+            outlier: None,
         });
         samples.push(SampleInfo {
             file: row.file,

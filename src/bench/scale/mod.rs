@@ -164,7 +164,7 @@ pub fn run(opts: &ScaleOptions, mut progress: impl FnMut(&str)) -> anyhow::Resul
         batch_size: infer_batch,
         hflip: cfg.hflip,
         policy: crate::train::pseudo::PolicySpec::from_config(&TrainConfig {
-            acceptance: opts.acceptance,
+            pseudo_policy: opts.acceptance,
             ..cfg.clone()
         }),
         threshold: opts.threshold,

@@ -10,7 +10,7 @@ use super::summary::capped_sizes;
 use crate::bench::stats::median;
 use crate::data::{ImageSet, ImageShape};
 use crate::model::Cnn;
-use crate::train::pseudo::{Mark, PolicySpec, decide_round};
+use crate::train::pseudo::{Mark, PolicySpec, RoundInput, decide_round};
 use crate::train::steps::predict_pool;
 
 /// Images of the untimed warm-up pass run before the timed pseudo-labelling passes.
@@ -67,13 +67,17 @@ pub fn time_pass(setup: &PassSetup<'_>, n: usize) -> PassTiming {
     let predict_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let policy = setup.policy.build();
+    let marks = vec![Mark::None; n];
     let decision = decide_round(
         policy.as_ref(),
-        &predictions,
-        &vec![Mark::None; n],
-        setup.threshold,
-        &setup.prior,
-        setup.num_classes,
+        &RoundInput::new(
+            &predictions,
+            &marks,
+            setup.threshold,
+            &setup.prior,
+            setup.num_classes,
+            1,
+        ),
     );
     decision.mark(&mut predictions);
     PassTiming {

@@ -49,17 +49,16 @@ impl Trainer<'_> {
         };
         let controls = &self.run.controls;
         let marks = pseudo::marks(controls, predictions.len());
-        let decision = pseudo::decide_round(
-            self.labeller.as_ref(),
-            &predictions,
-            &marks,
-            controls.threshold,
-            &data.train.class_counts(k),
-            k,
-        );
+        let prior = data.train.class_counts(k);
+        let input = pseudo::RoundInput {
+            class_overrides: &controls.class_thresholds,
+            outlier_fraction: self.cfg.outlier_filter,
+            ..pseudo::RoundInput::new(&predictions, &marks, controls.threshold, &prior, k, round)
+        };
+        let decision = pseudo::decide_round(self.labeller.as_ref(), &input);
+        self.labeller.commit(&input.policy_input(&input.eligible()));
         decision.mark(&mut predictions);
         let change = self.run.pseudo.commit(&decision);
-        self.labeller.commit(&decision);
         let rows = pseudo_round::csv_rows(&predictions, &decision, &marks, &data.classes, |i| {
             data.pool.files[i].display().to_string()
         });

@@ -39,7 +39,7 @@ impl PseudoLabeller for ClassBalanced {
             });
             for (rank, &i) in members.iter().enumerate() {
                 verdicts[i] = if rank < quotas[c] {
-                    Verdict::Accept { weight: 1.0 }
+                    Verdict::accept(&predictions[i])
                 } else {
                     Verdict::Reject(RejectReason::OverQuota)
                 };
@@ -71,8 +71,9 @@ pub fn class_quotas(prior: &[usize], total: usize, slack: f32, num_classes: usiz
 
 #[cfg(test)]
 mod tests {
+    use super::super::Mark;
+    use super::super::tests::decide;
     use super::super::tests::pred;
-    use super::super::{Mark, decide_round};
     use super::*;
 
     #[test]
@@ -84,7 +85,7 @@ mod tests {
         p.push(pred(6, 1, 0.95, None));
         p.push(pred(7, 2, 0.5, None));
         let policy = ClassBalanced { balance_slack: 1.0 };
-        let d = decide_round(&policy, &p, &[Mark::None; 8], 0.9, &[1, 1, 1], 3);
+        let d = decide(&policy, &p, &[Mark::None; 8], 0.9, &[1, 1, 1], 3);
         assert_eq!(d.per_class, vec![3, 1, 0]);
         let reasons: Vec<_> = d.decisions.iter().map(|d| d.rejection).collect();
         let over = Some(RejectReason::OverQuota);
@@ -111,7 +112,7 @@ mod tests {
             .collect();
         p.push(pred(6, 1, 0.95, None));
         let policy = ClassBalanced { balance_slack: 1.0 };
-        let a = decide_round(&policy, &p, &[Mark::None; 7], 0.9, &[1, 1, 1], 3);
+        let a = decide(&policy, &p, &[Mark::None; 7], 0.9, &[1, 1, 1], 3);
         assert_eq!(a.per_class, vec![3, 1, 0]);
         // the most confident of class 0 are kept
         assert_eq!(&a.labels()[3..6], &[Some(0), Some(0), Some(0)]);

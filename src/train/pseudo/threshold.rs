@@ -17,7 +17,7 @@ impl PseudoLabeller for Threshold {
             .iter()
             .map(|p| {
                 if p.confidence() >= input.threshold {
-                    Verdict::Accept { weight: 1.0 }
+                    Verdict::accept(p)
                 } else {
                     Verdict::Reject(RejectReason::BelowThreshold)
                 }
@@ -32,8 +32,9 @@ impl PseudoLabeller for Threshold {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Mark;
+    use super::super::tests::decide;
     use super::super::tests::pred;
-    use super::super::{Mark, decide_round};
     use super::*;
 
     #[test]
@@ -43,7 +44,7 @@ mod tests {
             pred(1, 1, 0.90, Some(2)),
             pred(2, 2, 0.89, Some(2)),
         ];
-        let d = decide_round(&Threshold, &p, &[Mark::None; 3], 0.9, &[1, 1, 1], 3);
+        let d = decide(&Threshold, &p, &[Mark::None; 3], 0.9, &[1, 1, 1], 3);
         assert_eq!(d.labels(), vec![Some(0), Some(1), None]);
         let weights: Vec<f32> = d.decisions.iter().map(|d| d.weight).collect();
         assert_eq!(weights, vec![1.0, 1.0, 0.0]);
@@ -58,7 +59,7 @@ mod tests {
             pred(1, 1, 0.90, Some(2)),
             pred(2, 2, 0.89, Some(2)),
         ];
-        let a = decide_round(&Threshold, &p, &[Mark::None; 3], 0.9, &[1, 1, 1], 3);
+        let a = decide(&Threshold, &p, &[Mark::None; 3], 0.9, &[1, 1, 1], 3);
         a.mark(&mut p);
         assert_eq!(a.labels(), vec![Some(0), Some(1), None]);
         assert_eq!(a.per_class, vec![1, 1, 0]);
@@ -72,7 +73,7 @@ mod tests {
     fn ineligible_samples_are_never_accepted_but_forced_ones_are() {
         let p = vec![pred(0, 0, 0.99, None), pred(1, 1, 0.1, None)];
         let marks = [Mark::Excluded, Mark::Forced(2)];
-        let a = decide_round(&Threshold, &p, &marks, 0.5, &[1, 1, 1], 3);
+        let a = decide(&Threshold, &p, &marks, 0.5, &[1, 1, 1], 3);
         assert_eq!(a.labels(), vec![None, Some(2)]);
         assert_eq!(a.hist_rejected.total(), 0);
         assert_eq!(a.accepted_accuracy, None);

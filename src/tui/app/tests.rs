@@ -111,11 +111,14 @@ fn engine_what_if(app: &App, threshold: f32) -> (usize, usize, usize) {
     let marks = acceptance::marks(&app.predictions, &app.samples, &app.marks);
     let w = pseudo::what_if(
         &pseudo::Threshold,
-        &app.predictions,
-        &marks,
-        threshold,
-        &info.labeled_per_class,
-        info.classes.len(),
+        &pseudo::RoundInput::new(
+            &app.predictions,
+            &marks,
+            threshold,
+            &info.labeled_per_class,
+            info.classes.len(),
+            app.predictions_round.max(1),
+        ),
     );
     (w.accepted, w.known, w.correct)
 }

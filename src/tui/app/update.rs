@@ -215,6 +215,7 @@ impl App {
             Control::Stop => self.stopping = self.mode == Mode::Live,
             Control::SetThreshold { .. }
             | Control::SetPseudoWeight { .. }
+            | Control::SetClassThreshold { .. }
             | Control::Pause
             | Control::Resume
             | Control::SaveCheckpoint => {}
