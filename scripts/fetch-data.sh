@@ -13,7 +13,8 @@
 # Environment:
 #   LABELS_PER_CLASS  labelled images per class (default: 10 for MNIST, 40 for Fashion-MNIST)
 #   UNLABELED_PER_CLASS  cap of unlabelled images per class (default: all the rest)
-#   SEED              seed of the labelled/unlabelled choice (default 0)
+#   SEED              seed of the labelled/unlabelled choice (default 0); a seed other than 0
+#                     adds -s<SEED> to the folder name (data/mnist-10pc-u1000-s1)
 #   SELFTRAIN         the selftrain binary (default target/release/selftrain, built if missing)
 #   RAW_DIR           where the raw IDX files go (default data/raw)
 set -euo pipefail
@@ -140,6 +141,9 @@ import() {
     if [[ -n "${UNLABELED_PER_CLASS:-}" ]]; then
         out="${out}-u${UNLABELED_PER_CLASS}"
         set -- "$@" --unlabeled-per-class "$UNLABELED_PER_CLASS"
+    fi
+    if [[ "$SEED" != 0 ]]; then
+        out="${out}-s${SEED}"
     fi
     if [[ -e "$out/train" ]]; then
         echo "==> $out exists; skipping its import"

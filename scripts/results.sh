@@ -17,6 +17,9 @@
 #   DEVICE       --device (default auto)
 #   RESULTS_DIR  where runs go (default runs/results)
 #   SELFTRAIN    the binary (default target/release/selftrain)
+#   LABEL_SETS   "one" (default): every seed trains on the same data root (labelled set drawn with
+#                fetch-data.sh's SEED=0); "per-seed": seed N uses the root imported with SEED=N
+#                (<root>-s<N> for N > 0), so each seed also draws its own labelled set and pool
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,7 @@ SEEDS="${SEEDS:-0 1 2}"
 DEVICE="${DEVICE:-auto}"
 RESULTS_DIR="${RESULTS_DIR:-runs/results}"
 SELFTRAIN="${SELFTRAIN:-target/release/selftrain}"
+LABEL_SETS="${LABEL_SETS:-one}"
 
 MNIST=data/mnist-10pc-u1000
 F40=data/fashion-mnist-40pc-u1000
@@ -62,7 +66,22 @@ mnist-10pc-previous-defaults|$MNIST|$PREVIOUS
 fashion-40pc-previous-defaults|$F40|$PREVIOUS
 fashion-100pc-previous-defaults|$F100|$PREVIOUS
 fashion-100pc-12-rounds|$F100|--rounds 12
-fashion-100pc-5-epochs-per-round|$F100|--epochs-per-round 5"
+fashion-100pc-5-epochs-per-round|$F100|--epochs-per-round 5
+mnist-10pc-flexmatch|$MNIST|--pseudo-policy flexmatch
+mnist-10pc-freematch|$MNIST|--pseudo-policy freematch
+mnist-10pc-softmatch|$MNIST|--pseudo-policy softmatch
+mnist-10pc-curriculum|$MNIST|--pseudo-policy curriculum
+mnist-10pc-uncertainty|$MNIST|--pseudo-policy uncertainty
+fashion-40pc-flexmatch|$F40|--pseudo-policy flexmatch
+fashion-40pc-freematch|$F40|--pseudo-policy freematch
+fashion-40pc-softmatch|$F40|--pseudo-policy softmatch
+fashion-40pc-curriculum|$F40|--pseudo-policy curriculum
+fashion-40pc-uncertainty|$F40|--pseudo-policy uncertainty
+fashion-100pc-flexmatch|$F100|--pseudo-policy flexmatch
+fashion-100pc-freematch|$F100|--pseudo-policy freematch
+fashion-100pc-softmatch|$F100|--pseudo-policy softmatch
+fashion-100pc-curriculum|$F100|--pseudo-policy curriculum
+fashion-100pc-uncertainty|$F100|--pseudo-policy uncertainty"
 
 die() {
     echo "error: $*" >&2
@@ -85,7 +104,10 @@ run_one() { # NAME SEED
     spec="$(lookup "$name")" || die "unknown experiment '$name' (see --list)"
     data="${spec%%|*}"
     flags="${spec#*|}"
-    [[ -d "$data/train" ]] || die "$data is missing: run UNLABELED_PER_CLASS=1000 scripts/fetch-data.sh (LABELS_PER_CLASS=10 mnist, 40 and 100 fashion)"
+    if [[ "$LABEL_SETS" == per-seed && "$seed" != 0 ]]; then
+        data="$data-s$seed"
+    fi
+    [[ -d "$data/train" ]] || die "$data is missing: run UNLABELED_PER_CLASS=1000 SEED=$seed scripts/fetch-data.sh (LABELS_PER_CLASS=10 mnist, 40 and 100 fashion)"
     dir="$RESULTS_DIR/$name/seed-$seed"
     if compgen -G "$dir/*/summary.json" >/dev/null; then
         echo "==> $dir: finished earlier, reused" >&2

@@ -131,6 +131,9 @@ pub fn run_headless(handle: EngineHandle, options: HeadlessOptions) -> anyhow::R
             Update::Finished(s) => {
                 bar.finish_and_clear();
                 say(&bar, summary_line(s, &classes));
+                if let Some(t) = &s.time_breakdown {
+                    say(&bar, t.describe(s.wall_secs));
+                }
             }
             // The error itself is reported once, by the caller, from the thread's result.
             Update::Failed { .. } => bar.abandon(),

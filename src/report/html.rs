@@ -1,5 +1,7 @@
 //! The report's `index.html`: a self-contained page (inline style, relative image links).
 
+mod time;
+
 use std::fmt::Write;
 
 use super::{
@@ -125,6 +127,11 @@ pub fn page(
     rounds_table(&mut h, &rows);
     if let Some(c) = confusion {
         per_class_table(&mut h, c, classes);
+    }
+    if let RunState::Finished(s) = &input.state
+        && let Some(t) = &s.time_breakdown
+    {
+        time::time_table(&mut h, t, s.wall_secs);
     }
     config(&mut h, input.config.as_deref());
     h.push_str("</body>\n</html>\n");

@@ -201,6 +201,7 @@ mod tests {
             final_threshold: 0.9,
             final_pseudo_weight: 1.0,
             skipped_images: 0,
+            time_breakdown: None,
             format_version: crate::run::FORMAT_VERSION,
         };
         let line = serde_json::to_string(&crate::train::events::Update::Finished(summary.clone()))

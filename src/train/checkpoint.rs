@@ -14,6 +14,7 @@ use crate::run::{RunDir, files};
 use crate::train::controls::ControlState;
 use crate::train::pseudo_round::PseudoLabels;
 use crate::train::selection::Selection;
+use crate::train::timing::TimeBreakdown;
 
 /// What a run does next, as saved with a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ pub struct RunState {
     /// The pseudo-labelling policy's own state (absent in older checkpoints).
     #[serde(default)]
     pub labeller: serde_json::Value,
+    /// Where the wall time went so far (absent in older checkpoints).
+    #[serde(default)]
+    pub time_breakdown: TimeBreakdown,
 }
 
 impl RunState {
@@ -79,6 +83,7 @@ impl RunState {
             pseudo: PseudoLabels::default(),
             selection: Selection::default(),
             labeller: serde_json::Value::Null,
+            time_breakdown: TimeBreakdown::default(),
         }
     }
 }

@@ -38,6 +38,7 @@ use crate::train::publisher::Publisher;
 use crate::train::recorder::{LogLengths, Recorder};
 use crate::train::selection::SelectionRule;
 use crate::train::steps::{Batch, Mixup, new_optimizer, train_step_mixed};
+use crate::train::timing::Spent;
 
 mod evaluation;
 mod lifecycle;
@@ -470,6 +471,7 @@ impl<'p> Trainer<'p> {
             );
             let targets: Vec<usize> = batch.iter().map(|i| i.class).collect();
             let pseudo_weights: Vec<Option<f32>> = batch.iter().map(|i| i.weight).collect();
+            let gathered = t0.elapsed().as_secs_f64();
             let lambda = if self.round == 0 {
                 0.0
             } else {
@@ -508,6 +510,18 @@ impl<'p> Trainer<'p> {
             self.model = model;
             self.run.global_step += 1;
             let secs = t0.elapsed().as_secs_f64().max(1e-9);
+            let mut parts = losses.times;
+            parts.batch += gathered;
+            let time = &mut self.run.time_breakdown;
+            time.add_step(parts);
+            time.add(
+                if self.round == 0 {
+                    Spent::WarmupTraining
+                } else {
+                    Spent::RoundTraining
+                },
+                secs,
+            );
             let rate = batch.len() as f64 / secs;
             self.throughput = if self.throughput == 0.0 {
                 rate

@@ -255,6 +255,9 @@ pub struct RunSummary {
     /// Images skipped while loading (absent in summaries of runs before it was recorded).
     #[serde(default)]
     pub skipped_images: usize,
+    /// Where the wall time went (absent in summaries of runs before it was recorded).
+    #[serde(default)]
+    pub time_breakdown: Option<crate::train::timing::TimeBreakdown>,
     /// Format of `summary.json`; absent in files written before it was recorded (version 1).
     #[serde(default = "crate::run::legacy_format_version")]
     pub format_version: u32,

@@ -18,6 +18,7 @@ pub mod recorder;
 pub mod seeds;
 pub mod selection;
 pub mod steps;
+pub mod timing;
 
 pub use controls::{Control, ControlState};
 pub use engine::{EngineHandle, spawn};

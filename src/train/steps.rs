@@ -20,6 +20,8 @@ pub struct StepLosses {
     pub pseudo: Option<f64>,
     /// supervised + λ·pseudo: what was optimized.
     pub total: f64,
+    /// How long the step's parts took (tensor building counts as batch assembly).
+    pub times: crate::train::timing::StepTimes,
 }
 
 /// Per-sample weights that make `Σ wᵢ·ceᵢ` equal `supervised + λ·pseudo`.
@@ -179,6 +181,8 @@ pub fn train_step_mixed(
         pseudo_weights,
     } = batch;
     let n = targets.len();
+    let started = std::time::Instant::now();
+    let mut times = crate::train::timing::StepTimes::default();
     let int_tensor =
         |values: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(values, [n]), device);
     let float_tensor =
@@ -188,6 +192,7 @@ pub fn train_step_mixed(
     let (loss, ce) = match mixup {
         None => {
             let images = images_to_tensor(pixels, n, shape, device);
+            times.batch = started.elapsed().as_secs_f64();
             let ce = cross_entropy(model.forward(images), target_tensor);
             let loss = (ce.clone() * float_tensor(weights.clone())).sum();
             (loss, ce)
@@ -195,6 +200,7 @@ pub fn train_step_mixed(
         Some(mix) => {
             assert_eq!(mix.partner.len(), n, "mixup pairing must cover the batch");
             let images = floats_to_tensor(mix.blend(pixels, shape.len()), n, shape, device);
+            times.batch = started.elapsed().as_secs_f64();
             let logits = model.forward(images);
             let own = cross_entropy(logits.clone(), target_tensor);
             let other = cross_entropy(
@@ -207,11 +213,19 @@ pub fn train_step_mixed(
             (loss, own * mix.lambda + other * (1.0 - mix.lambda))
         }
     };
+    let forward_done = std::time::Instant::now();
     let ce_values: Vec<f32> = ce.into_data().try_to_vec::<f32>().expect("f32 losses");
+    let read_done = std::time::Instant::now();
 
     let grads = loss.backward();
     let grads = GradientsParams::from_grads(grads, &model);
+    let backward_done = std::time::Instant::now();
     let model = optimizer.step(learning_rate, model, grads);
+    times.optimizer = backward_done.elapsed().as_secs_f64();
+    // On an eager backend the forward pass is done when `forward` returns and the read-back is
+    // the copy to the host; on a lazy one the read-back would include the forward.
+    times.readback = (read_done - forward_done).as_secs_f64();
+    times.forward_backward = (backward_done - started).as_secs_f64() - times.batch - times.readback;
 
     let n_pseudo = pseudo_weights.iter().filter(|w| w.is_some()).count();
     let supervised: f64 = ce_values
@@ -237,6 +251,7 @@ pub fn train_step_mixed(
             supervised,
             pseudo: pseudo_loss,
             total,
+            times,
         },
     )
 }

@@ -267,6 +267,7 @@ pub fn summary(reason: StopReason) -> RunSummary {
         final_threshold: 0.9,
         final_pseudo_weight: 0.8,
         skipped_images: 0,
+        time_breakdown: None,
         format_version: crate::run::FORMAT_VERSION,
     }
 }

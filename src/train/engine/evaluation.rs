@@ -10,6 +10,7 @@ use crate::train::checkpoint;
 use crate::train::events::{Evaluation, Phase, Split, Update};
 use crate::train::selection::SelectionRule;
 use crate::train::steps::evaluate_with;
+use crate::train::timing::Spent;
 
 impl Trainer<'_> {
     /// Evaluates on validation after an epoch. Model selection only considers the end of the
@@ -25,6 +26,7 @@ impl Trainer<'_> {
                 .observe_without_validation(select, self.round);
             return Ok(Ok(()));
         }
+        let started = std::time::Instant::now();
         let valid = self.model.valid();
         let data = self.data.clone();
         let device = valid_device(&self.device);
@@ -36,6 +38,9 @@ impl Trainer<'_> {
             &device,
             || self.acknowledge_controls(),
         );
+        self.run
+            .time_breakdown
+            .add(Spent::Evaluation, started.elapsed().as_secs_f64());
         if !report.loss.is_finite() {
             return Ok(Err(Interrupt::Diverged(self.divergence_message(&format!(
                 "the validation loss became {}",
@@ -57,7 +62,11 @@ impl Trainer<'_> {
             report,
         }));
         if better {
+            let started = std::time::Instant::now();
             checkpoint::write_model(&self.run_dir, files::BEST, &valid)?;
+            self.run
+                .time_breakdown
+                .add(Spent::Io, started.elapsed().as_secs_f64());
             self.best_model = Some(valid);
             let path = self.run_dir.file(files::BEST).display().to_string();
             self.recorder.emit(Update::Checkpoint {
@@ -70,17 +79,22 @@ impl Trainer<'_> {
     }
 
     pub(super) fn test_report(&mut self, model: &Cnn) -> Option<EvalReport> {
+        let started = std::time::Instant::now();
         let data = self.data.clone();
         let test = data.test.as_ref()?;
         let device = valid_device(&self.device);
-        Some(evaluate_with(
+        let report = evaluate_with(
             model,
             test,
             data.num_classes(),
             self.cfg.batch_size.max(64),
             &device,
             || self.acknowledge_controls(),
-        ))
+        );
+        self.run
+            .time_breakdown
+            .add(Spent::Evaluation, started.elapsed().as_secs_f64());
+        Some(report)
     }
 
     pub(super) fn publish_test_evaluation(&mut self) {

@@ -12,6 +12,7 @@ use crate::run::{CheckpointReason, ModelInfo, StopReason, csv_field, files};
 use crate::train::checkpoint::{self, Position, ResumeState};
 use crate::train::events::{Phase, RunSummary, Update};
 use crate::train::steps::new_optimizer;
+use crate::train::timing::Spent;
 
 impl Trainer<'_> {
     /// Loads the last checkpoint's model, optimizer, selected model and run state.
@@ -105,7 +106,12 @@ impl Trainer<'_> {
         {
             return;
         }
-        match self.write_checkpoint() {
+        let started = Instant::now();
+        let written = self.write_checkpoint();
+        self.run
+            .time_breakdown
+            .add(Spent::Io, started.elapsed().as_secs_f64());
+        match written {
             Ok(()) => {
                 self.last_checkpoint = Instant::now();
                 self.last_checkpoint_step = Some(self.run.global_step);
@@ -213,6 +219,7 @@ impl Trainer<'_> {
             final_threshold: self.run.controls.threshold,
             final_pseudo_weight: self.run.controls.pseudo_weight,
             skipped_images: self.data.skipped.len(),
+            time_breakdown: Some(self.run.time_breakdown.clone()),
             format_version: crate::run::FORMAT_VERSION,
         };
         self.run_dir

@@ -8,6 +8,8 @@ use crate::train::events::{Phase, Update};
 use crate::train::pseudo;
 use crate::train::pseudo_round;
 use crate::train::steps::{inference_batch_size, predict_pool_until};
+use crate::train::timing::Spent;
+use std::time::Instant;
 
 impl Trainer<'_> {
     /// Predicts the pool, lets the policy decide this round's pseudo-labels, writes the round's
@@ -20,6 +22,7 @@ impl Trainer<'_> {
     ) -> anyhow::Result<Result<usize, Interrupt>> {
         self.phase = Phase::Predicting;
         self.maybe_progress(0, 0, 0, true);
+        let started = Instant::now();
         let data = self.data.clone();
         let k = data.num_classes();
         let valid = self.model.valid();
@@ -47,6 +50,10 @@ impl Trainer<'_> {
             (Some(predictions), None) => predictions,
             (_, interrupt) => return Ok(Err(interrupt.unwrap_or(Interrupt::Stop))),
         };
+        self.run
+            .time_breakdown
+            .add(Spent::PoolPrediction, started.elapsed().as_secs_f64());
+        let started = Instant::now();
         let controls = &self.run.controls;
         let marks = pseudo::marks(controls, predictions.len());
         let prior = data.train.class_counts(k);
@@ -62,10 +69,17 @@ impl Trainer<'_> {
         let rows = pseudo_round::csv_rows(&predictions, &decision, &marks, &data.classes, |i| {
             data.pool.files[i].display().to_string()
         });
+        self.run
+            .time_breakdown
+            .add(Spent::PseudoDecision, started.elapsed().as_secs_f64());
+        let started = Instant::now();
         let name = RunDir::pseudo_labels_name(round);
         self.run_dir
             .write(&name, crate::run::pseudo_csv::to_csv(&rows).as_bytes())
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", self.run_dir.file(&name).display()))?;
+        self.run
+            .time_breakdown
+            .add(Spent::Io, started.elapsed().as_secs_f64());
         if let Some(message) =
             pseudo_round::collapse_warning(round, &decision.per_class, &data.classes)
         {
