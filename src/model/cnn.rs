@@ -86,6 +86,12 @@ impl CnnConfig {
 impl Cnn {
     /// Logits `[batch, classes]` for images `[batch, channels, height, width]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.classify(self.features(images))
+    }
+
+    /// The penultimate embedding `[batch, hidden]` (after fc1 and its ReLU): what the pool's
+    /// outlier score compares, and what MC-dropout passes share (only the head is stochastic).
+    pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self.conv1.forward(images);
         if let Some(bn) = &self.bn1 {
             x = bn.forward(x);
@@ -97,8 +103,24 @@ impl Cnn {
         }
         x = self.pool.forward(self.activation.forward(x));
         let x: Tensor<2> = x.flatten(1, 3);
-        let x = self.activation.forward(self.fc1.forward(x));
-        self.fc2.forward(self.dropout.forward(x))
+        self.activation.forward(self.fc1.forward(x))
+    }
+
+    /// Logits from [`Cnn::features`]: dropout (active only when training), then fc2.
+    pub fn classify(&self, features: Tensor<2>) -> Tensor<2> {
+        self.fc2.forward(self.dropout.forward(features))
+    }
+
+    /// Logits from [`Cnn::features`] times an explicit dropout `mask` of the same shape (kept
+    /// units already scaled by 1/(1−p)): one MC-dropout pass, drawn by the caller so that it is
+    /// reproducible and works on a device without autodiff, where [`Cnn::classify`] never drops.
+    pub fn classify_masked(&self, features: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
+        self.fc2.forward(features * mask)
+    }
+
+    /// The dropout probability before the last layer (0 for the small model).
+    pub fn dropout_prob(&self) -> f64 {
+        self.dropout.prob
     }
 }
 
@@ -118,5 +140,35 @@ mod tests {
                 assert_eq!(out.dims(), [2, 5]);
             }
         }
+    }
+
+    #[test]
+    fn forward_is_classify_of_features() {
+        let device = crate::device::burn_device(
+            crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
+        );
+        let pixels: Vec<f32> = (0..2 * 3 * 8 * 8).map(|i| (i % 17) as f32 / 17.0).collect();
+        let images =
+            || Tensor::<4>::from_data(TensorData::new(pixels.clone(), [2, 3, 8, 8]), &device);
+        for kind in [ModelKind::Small, ModelKind::Default] {
+            let model = CnnConfig::new(kind, 3, 8, 8, 4)
+                .with_hidden(10)
+                .init(&device);
+            let features = model.features(images());
+            assert_eq!(features.dims(), [2, 10]);
+            let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+            assert!(
+                values(features.clone()).iter().all(|&x| x >= 0.0),
+                "post-ReLU"
+            );
+            let whole = values(model.forward(images()));
+            assert_eq!(whole, values(model.classify(features.clone())));
+            let ones = Tensor::<2>::ones([2, 10], &device);
+            assert_eq!(whole, values(model.classify_masked(features, ones)));
+        }
+        let model = CnnConfig::new(ModelKind::Default, 3, 8, 8, 4).init(&device);
+        assert_eq!(model.dropout_prob(), 0.3);
+        let small = CnnConfig::new(ModelKind::Small, 3, 8, 8, 4).init(&device);
+        assert_eq!(small.dropout_prob(), 0.0);
     }
 }

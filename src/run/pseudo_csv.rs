@@ -11,7 +11,7 @@ use crate::run::csv_field;
 use crate::train::pseudo::RejectReason;
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 12] = [
     "index",
     "file",
     "predicted",
@@ -22,6 +22,8 @@ pub const COLUMNS: [&str; 10] = [
     "status",
     "weight",
     "reason",
+    "uncertainty",
+    "outlier",
 ];
 
 /// What happened to a sample in a round.
@@ -91,6 +93,10 @@ pub struct PseudoCsvRow {
     pub weight: f32,
     /// Why it was rejected (`None` when accepted, or in files that predate the column).
     pub reason: Option<RejectReason>,
+    /// MC-dropout standard deviation of its predicted class's probability, when computed.
+    pub uncertainty: Option<f32>,
+    /// Its outlier score, when computed (the outlier filter is on).
+    pub outlier: Option<f32>,
 }
 
 /// The whole file for `rows`.
@@ -105,7 +111,7 @@ pub fn to_csv(rows: &[PseudoCsvRow]) -> String {
                 (csv_field(c), format!("{v:.6}"))
             });
         out.push_str(&format!(
-            "{},{},{},{:.6},{},{},{},{},{},{}\n",
+            "{},{},{},{:.6},{},{},{},{},{},{},{},{}\n",
             r.index,
             csv_field(&r.file),
             csv_field(&r.predicted),
@@ -116,9 +122,16 @@ pub fn to_csv(rows: &[PseudoCsvRow]) -> String {
             r.status.as_str(),
             r.weight,
             r.reason.map_or("", RejectReason::as_str),
+            optional(r.uncertainty),
+            optional(r.outlier),
         ));
     }
     out
+}
+
+/// A number with six decimals, or nothing.
+fn optional(value: Option<f32>) -> String {
+    value.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
 
 /// Splits one CSV line into fields (RFC 4180 quoting).
@@ -160,6 +173,7 @@ pub fn parse(text: &str) -> Result<Vec<PseudoCsvRow>, String> {
     let truth = required("truth")?;
     let status = required("status")?;
     let (weight, reason) = (column("weight"), column("reason"));
+    let (uncertainty, outlier) = (column("uncertainty"), column("outlier"));
     let mut rows = Vec::new();
     for (n, line) in lines {
         if line.trim().is_empty() {
@@ -194,6 +208,17 @@ pub fn parse(text: &str) -> Result<Vec<PseudoCsvRow>, String> {
                     .ok_or(format!("line {line_no}: unknown reason `{text}`"))?,
             ),
         };
+        // Empty (not computed that round) or absent (a file that predates the column): None.
+        let optional = |column: Option<usize>, name: &str| -> Result<Option<f32>, String> {
+            let Some(i) = column else { return Ok(None) };
+            if get(i, name)?.is_empty() {
+                Ok(None)
+            } else {
+                number(i, name).map(Some)
+            }
+        };
+        let uncertainty = optional(uncertainty, "uncertainty")?;
+        let outlier = optional(outlier, "outlier")?;
         let index_text = get(index, "index")?;
         rows.push(PseudoCsvRow {
             index: index_text
@@ -214,6 +239,8 @@ pub fn parse(text: &str) -> Result<Vec<PseudoCsvRow>, String> {
             status,
             weight,
             reason,
+            uncertainty,
+            outlier,
         });
     }
     Ok(rows)
@@ -241,6 +268,8 @@ mod tests {
             status,
             weight: f32::from(u8::from(status.is_pseudo_label())),
             reason,
+            uncertainty: None,
+            outlier: None,
         }
     }
 
@@ -259,13 +288,37 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status,weight,reason"
+            "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status,weight,reason,uncertainty,outlier"
         );
         assert_eq!(
             lines.next().unwrap(),
-            "0,\"unlabeled/a,b/0.png\",1-trouser,0.288206,6-shirt,0.135157,0-tshirt-top,rejected,0,below_threshold"
+            "0,\"unlabeled/a,b/0.png\",1-trouser,0.288206,6-shirt,0.135157,0-tshirt-top,rejected,0,below_threshold,,"
         );
         assert_eq!(parse(&text).unwrap(), rows);
+    }
+
+    #[test]
+    fn signals_round_trip_and_stay_empty_when_not_computed() {
+        let mut rows = vec![
+            row(0, PseudoStatus::Rejected, Some(RejectReason::Uncertain)),
+            row(1, PseudoStatus::Rejected, Some(RejectReason::Outlier)),
+            row(2, PseudoStatus::Accepted, None),
+        ];
+        rows[0].uncertainty = Some(0.125);
+        rows[1].outlier = Some(0.75);
+        rows[2].uncertainty = Some(0.0);
+        rows[2].outlier = Some(0.03125);
+        let text = to_csv(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].ends_with(",uncertain,0.125000,"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",outlier,,0.750000"), "{}", lines[2]);
+        assert!(lines[3].ends_with(",,0.000000,0.031250"), "{}", lines[3]);
+        assert_eq!(parse(&text).unwrap(), rows);
+        let err = parse(&text.replace("0.750000", "far")).unwrap_err();
+        assert!(
+            err.contains("line 3") && err.contains("outlier `far`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -278,6 +331,13 @@ mod tests {
         assert_eq!(rows[1].weight, 0.0);
         assert_eq!(rows[1].reason, None);
         assert_eq!(rows[1].truth.as_deref(), Some("y"));
+        assert_eq!((rows[1].uncertainty, rows[1].outlier), (None, None));
+        // And files with weights and reasons but without the signals.
+        let text = "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status,weight,reason\n\
+                    0,a.png,x,0.100000,,,,rejected,0,below_threshold\n";
+        let rows = parse(text).unwrap();
+        assert_eq!(rows[0].reason, Some(RejectReason::BelowThreshold));
+        assert_eq!((rows[0].uncertainty, rows[0].outlier), (None, None));
     }
 
     #[test]

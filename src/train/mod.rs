@@ -17,6 +17,7 @@ pub mod publisher;
 pub mod recorder;
 pub mod seeds;
 pub mod selection;
+pub mod signals;
 pub mod steps;
 pub mod timing;
 

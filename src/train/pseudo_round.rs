@@ -174,6 +174,8 @@ pub fn csv_rows(
                 status,
                 weight: d.weight,
                 reason: d.rejection,
+                uncertainty: p.uncertainty,
+                outlier: p.outlier,
             }
         })
         .collect()

@@ -28,6 +28,11 @@ pub fn reinit(seed: u64, round: usize) -> u64 {
     mix_seed(seed, &[3, round as u64])
 }
 
+/// Seed of the MC-dropout masks of the pool pass of round `round`.
+pub fn mc_dropout(seed: u64, round: usize) -> u64 {
+    mix_seed(seed, &[4, round as u64])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +42,7 @@ mod tests {
         assert_eq!(epoch_plan(7, 1, 2), mix_seed(7, &[1, 1, 2]));
         assert_eq!(train_step(7, 5), mix_seed(7, &[2, 5]));
         assert_eq!(reinit(7, 3), mix_seed(7, &[3, 3]));
+        assert_eq!(mc_dropout(7, 3), mix_seed(7, &[4, 3]));
         assert_ne!(epoch_plan(7, 1, 2), epoch_plan(7, 2, 1));
         assert_ne!(train_step(7, 5), train_step(8, 5));
         assert_eq!(train_step(7, 5), train_step(7, 5));

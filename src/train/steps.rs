@@ -9,6 +9,7 @@ use crate::metrics::{Calibration, ConfusionMatrix, EvalReport};
 use crate::model::Cnn;
 use crate::train::batcher::{floats_to_tensor, images_to_tensor};
 use crate::train::events::PoolPrediction;
+use crate::train::signals::{PoolSignals, batch_signals};
 
 /// Losses of one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -398,7 +399,9 @@ pub fn inference_batch_size(train_batch_size: usize) -> usize {
 /// device without autodiff) and returns one [`PoolPrediction`] per image, in order, holding its
 /// top-3 classes and hidden truth. With `mirror` (for models trained with horizontal flips) the
 /// probabilities are the mean over each image and its mirror image, a test-time augmentation
-/// that makes pseudo-labels more accurate. [`crate::train::pseudo::decide_round`] then chooses the pseudo-labels.
+/// that makes pseudo-labels more accurate. `signals` adds the MC-dropout uncertainty and the
+/// outlier score ([`crate::train::signals`]). [`crate::train::pseudo::decide_round`] then
+/// chooses the pseudo-labels.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_pool(
     model: &Cnn,
@@ -408,6 +411,7 @@ pub fn predict_pool(
     num_classes: usize,
     batch_size: usize,
     mirror: bool,
+    signals: &PoolSignals<'_>,
     device: &Device,
 ) -> Vec<PoolPrediction> {
     predict_pool_until(
@@ -418,6 +422,7 @@ pub fn predict_pool(
         num_classes,
         batch_size,
         mirror,
+        signals,
         device,
         || false,
     )
@@ -435,6 +440,7 @@ pub fn predict_pool_until(
     num_classes: usize,
     batch_size: usize,
     mirror: bool,
+    signals: &PoolSignals<'_>,
     device: &Device,
     mut interrupted: impl FnMut() -> bool,
 ) -> Option<Vec<PoolPrediction>> {
@@ -442,6 +448,8 @@ pub fn predict_pool_until(
     let len = shape.len();
     let batch_size = batch_size.max(1);
     let mut probs = Vec::with_capacity(n * num_classes);
+    let mut uncertainty = Vec::new();
+    let mut outlier = Vec::new();
     // Batch by batch, so the mirror images never take more than one batch of memory.
     for start in (0..n).step_by(batch_size) {
         if interrupted() {
@@ -449,6 +457,19 @@ pub fn predict_pool_until(
         }
         let end = (start + batch_size).min(n);
         let part = &pixels[start * len..end * len];
+        if signals.any() {
+            // The embeddings once; the heads (clean and stochastic) from them.
+            let features = model.features(images_to_tensor(part, end - start, shape, device));
+            let mirrored = mirror.then(|| {
+                let mirrored = crate::data::augment::mirror_rows(part, shape.width);
+                model.features(images_to_tensor(&mirrored, end - start, shape, device))
+            });
+            let batch = batch_signals(model, features, mirrored, start, signals, device);
+            probs.extend(batch.probs);
+            uncertainty.extend(batch.uncertainty.unwrap_or_default());
+            outlier.extend(batch.outlier.unwrap_or_default());
+            continue;
+        }
         let mut batch = predict_pixels(model, part, end - start, shape, batch_size, device);
         if mirror {
             let mirrored = crate::data::augment::mirror_rows(part, shape.width);
@@ -462,7 +483,11 @@ pub fn predict_pool_until(
     let predictions = probs
         .chunks(num_classes)
         .enumerate()
-        .map(|(index, row)| PoolPrediction::from_probs(index, row, truth[index]))
+        .map(|(index, row)| PoolPrediction {
+            uncertainty: uncertainty.get(index).copied(),
+            outlier: outlier.get(index).copied(),
+            ..PoolPrediction::from_probs(index, row, truth[index])
+        })
         .collect();
     Some(predictions)
 }

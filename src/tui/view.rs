@@ -269,8 +269,8 @@ pub fn parse_pseudo_csv(
             weight: row.weight,
             rejection: row.reason,
             probs: Vec::new(),
-            uncertainty: None,
-            outlier: None,
+            uncertainty: row.uncertainty,
+            outlier: row.outlier,
         });
         samples.push(SampleInfo {
             file: row.file,

@@ -11,6 +11,7 @@ use crate::bench::stats::median;
 use crate::data::{ImageSet, ImageShape};
 use crate::model::Cnn;
 use crate::train::pseudo::{Mark, PolicySpec, RoundInput, decide_round};
+use crate::train::signals::PoolSignals;
 use crate::train::steps::predict_pool;
 
 /// Images of the untimed warm-up pass run before the timed pseudo-labelling passes.
@@ -62,6 +63,10 @@ pub fn time_pass(setup: &PassSetup<'_>, n: usize) -> PassTiming {
         setup.num_classes,
         setup.batch_size,
         setup.hflip,
+        &PoolSignals {
+            mc_passes: setup.policy.mc_passes(),
+            ..PoolSignals::none()
+        },
         setup.device,
     );
     let predict_secs = t0.elapsed().as_secs_f64();

@@ -7,6 +7,7 @@ use crate::run::RunDir;
 use crate::train::events::{Phase, Update};
 use crate::train::pseudo;
 use crate::train::pseudo_round;
+use crate::train::signals::{PoolSignals, labelled_centroids};
 use crate::train::steps::{inference_batch_size, predict_pool_until};
 use crate::train::timing::Spent;
 use std::time::Instant;
@@ -28,24 +29,49 @@ impl Trainer<'_> {
         let valid = self.model.valid();
         let device = valid_device(&self.device);
         let (batch_size, mirror) = (inference_batch_size(self.cfg.batch_size), self.cfg.hflip);
+        let mc_passes = self.labeller.spec().mc_passes();
+        let mc_seed = crate::train::seeds::mc_dropout(self.cfg.seed, round);
+        let outlier_filter = self.cfg.outlier_filter > 0.0;
         let mut stop = None;
-        let predictions = predict_pool_until(
-            &valid,
-            &data.pool.pixels,
-            &data.pool.labels,
-            data.shape,
-            k,
-            batch_size,
-            mirror,
-            &device,
-            || match self.poll_controls() {
-                Ok(()) => false,
-                Err(i) => {
-                    stop = Some(i);
-                    true
-                }
-            },
-        );
+        let mut interrupted = || match self.poll_controls() {
+            Ok(()) => false,
+            Err(i) => {
+                stop = Some(i);
+                true
+            }
+        };
+        let predictions = (|| {
+            // The outlier score compares with the labelled set as this round's model sees it.
+            let centroids = if outlier_filter {
+                Some(labelled_centroids(
+                    &valid,
+                    &data.train,
+                    batch_size,
+                    mirror,
+                    &device,
+                    &mut interrupted,
+                )?)
+            } else {
+                None
+            };
+            let signals = PoolSignals {
+                mc_passes,
+                mc_seed,
+                centroids: centroids.as_ref(),
+            };
+            predict_pool_until(
+                &valid,
+                &data.pool.pixels,
+                &data.pool.labels,
+                data.shape,
+                k,
+                batch_size,
+                mirror,
+                &signals,
+                &device,
+                &mut interrupted,
+            )
+        })();
         let mut predictions = match (predictions, stop) {
             (Some(predictions), None) => predictions,
             (_, interrupt) => return Ok(Err(interrupt.unwrap_or(Interrupt::Stop))),

@@ -37,6 +37,21 @@ fn the_engines_weights_and_reasons_are_read() {
     assert_eq!(p[0].rejection, Some(RejectReason::OverQuota));
     assert_eq!((p[0].weight, p[1].weight), (0.0, 1.0));
     assert_eq!(p[1].rejection, None);
+    assert_eq!((p[0].uncertainty, p[0].outlier), (None, None));
+}
+
+#[test]
+fn the_pool_signals_are_read() {
+    use crate::train::pseudo::RejectReason;
+    let classes: Vec<String> = ["cat", "dog"].iter().map(|s| s.to_string()).collect();
+    let text = "index,file,predicted,confidence,runner_up,runner_up_confidence,truth,status,weight,reason,uncertainty,outlier\n\
+                0,a.png,cat,0.950000,dog,0.050000,cat,rejected,0,uncertain,0.200000,\n\
+                1,b.png,dog,0.900000,cat,0.100000,,rejected,0,outlier,0.010000,0.600000\n";
+    let (p, _) = parse_pseudo_csv(text, &classes).unwrap();
+    assert_eq!(p[0].rejection, Some(RejectReason::Uncertain));
+    assert_eq!((p[0].uncertainty, p[0].outlier), (Some(0.2), None));
+    assert_eq!(p[1].rejection, Some(RejectReason::Outlier));
+    assert_eq!((p[1].uncertainty, p[1].outlier), (Some(0.01), Some(0.6)));
 }
 
 #[test]
