@@ -359,6 +359,10 @@ pub struct TrainArgs {
     /// shorter side, in [0, 1] (0 = off).
     #[arg(long, allow_negative_numbers = true)]
     pub pseudo_cutout: Option<f64>,
+    /// RandAugment on pseudo-labelled samples: N operations per image (0..=11) at magnitude M
+    /// (0..=10), as N,M; 0 = off.
+    #[arg(long, value_name = "N,M", value_parser = parse_strong_augment, allow_negative_numbers = true)]
+    pub strong_augment: Option<[usize; 2]>,
     /// Mixup in the self-training rounds: α of the Beta(α, α) blend weight (0 = off).
     #[arg(long, allow_negative_numbers = true)]
     pub mixup: Option<f64>,
@@ -381,6 +385,19 @@ pub struct TrainArgs {
     /// Stream every update as a JSON line on stdout (implies --headless).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses `N,M` for `--strong-augment` (or `0` for off) and checks both ranges.
+pub fn parse_strong_augment(text: &str) -> Result<[usize; 2], String> {
+    let malformed = || format!("`{text}` is not N,M (like 2,9) or 0 for off");
+    let num = |s: &str| s.trim().parse::<usize>().map_err(|_| malformed());
+    let pair = match text.split(',').collect::<Vec<_>>().as_slice() {
+        [off] if num(off)? == 0 => [0, 0],
+        [n, m] => [num(n)?, num(m)?],
+        _ => return Err(malformed()),
+    };
+    crate::data::rand_augment::check(pair[0], pair[1])?;
+    Ok(pair)
 }
 
 /// Parses `HxW` (or a single number for a square).
@@ -477,6 +494,7 @@ impl TrainArgs {
             augment_shift,
             hflip,
             pseudo_cutout,
+            strong_augment,
             mixup,
             val_fraction,
             class_weighting,
@@ -570,6 +588,33 @@ mod tests {
         // A word that is not a number after a flag is still an unknown flag.
         let err = train(&["--seed", "-x"]).unwrap_err();
         assert_ne!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn strong_augment_parses_pairs_and_off() {
+        assert_eq!(parse_strong_augment("2,9"), Ok([2, 9]));
+        assert_eq!(parse_strong_augment(" 11 , 10 "), Ok([11, 10]));
+        assert_eq!(parse_strong_augment("0"), Ok([0, 0]));
+        assert_eq!(parse_strong_augment("0,0"), Ok([0, 0]));
+        for bad in ["2", "", "2,", "a,b", "1,2,3", "-1,5", "2;9"] {
+            assert!(
+                parse_strong_augment(bad).unwrap_err().contains("not N,M"),
+                "{bad}"
+            );
+        }
+        assert!(parse_strong_augment("12,5").unwrap_err().contains("0..=11"));
+        assert!(parse_strong_augment("2,11").unwrap_err().contains("0..=10"));
+        let cli = Cli::parse_from(["selftrain", "--strong-augment", "2,9"]);
+        assert_eq!(cli.train.to_config().unwrap().strong_augment, [2, 9]);
+        let cli = Cli::parse_from(["selftrain"]);
+        assert_eq!(cli.train.to_config().unwrap().strong_augment, [0, 0]);
+        let err = Cli::try_parse_from(["selftrain", "--strong-augment", "3,12"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--strong-augment") && err.contains("0..=10"),
+            "{err}"
+        );
     }
 
     #[test]

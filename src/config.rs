@@ -137,6 +137,10 @@ pub struct TrainConfig {
     /// Cutout on pseudo-labelled samples: side of the erased square as a fraction of the
     /// image's shorter side (0 = off). Labelled samples never get it.
     pub pseudo_cutout: f64,
+    /// RandAugment on pseudo-labelled samples, `[N, M]`: N operations per image (0..=11;
+    /// 0 = off) at magnitude M (0..=10), before the shift and cutout. Labelled samples never
+    /// get it.
+    pub strong_augment: [usize; 2],
     /// Mixup in the self-training rounds: α of the Beta(α, α) distribution of the blend weight
     /// (0 = off). Every batch of a round is blended with a shuffled copy of itself, images and
     /// losses alike; the warm-up never mixes.
@@ -196,6 +200,7 @@ impl Default for TrainConfig {
             augment_shift: 2,
             hflip: false,
             pseudo_cutout: 0.5,
+            strong_augment: [0, 0],
             mixup: 0.4,
             val_fraction: 0.2,
             cv_folds: 0,
@@ -396,6 +401,8 @@ impl TrainConfig {
                 format!("must be within [0, 1], got {}", self.pseudo_cutout),
             ));
         }
+        let [n, m] = self.strong_augment;
+        crate::data::rand_augment::check(n, m).map_err(|e| invalid("strong_augment", e))?;
         for (field, value) in [
             ("selection_standard_errors", self.selection_standard_errors),
             ("mixup", self.mixup),
@@ -446,14 +453,18 @@ impl TrainConfig {
             max_shift: self.augment_shift,
             hflip: self.hflip,
             cutout: 0,
+            strong: None,
         }
     }
 
-    /// The augmentation of pseudo-labelled samples of `shape`: the labelled one plus cutout.
+    /// The augmentation of pseudo-labelled samples of `shape`: the labelled one plus cutout,
+    /// after RandAugment when `strong_augment` is on.
     pub fn pseudo_augment(&self, shape: crate::data::ImageShape) -> Augment {
         let side = shape.height.min(shape.width) as f64;
+        let [n, m] = self.strong_augment;
         Augment {
             cutout: (self.pseudo_cutout * side).round() as usize,
+            strong: (n > 0).then_some(crate::data::RandAugment { n, m }),
             ..self.augment()
         }
     }
@@ -499,6 +510,10 @@ mod tests {
                 "pseudo_policy = \"uncertainty\"\ndropout = 0.0",
                 "pseudo_policy",
             ),
+            ("strong_augment = [12, 5]", "strong_augment"),
+            ("strong_augment = [2, 11]", "strong_augment"),
+            ("strong_augment = [2]", "strong_augment"),
+            ("strong_augment = \"2,9\"", "strong_augment"),
             ("mixup = -1.0", "mixup"),
             (
                 "selection_standard_errors = nan",
@@ -554,6 +569,38 @@ mod tests {
             ..cfg
         };
         assert_eq!(off.pseudo_augment(shape), off.augment());
+        assert_eq!(pseudo.strong, None, "RandAugment is off by default");
+        let strong = TrainConfig {
+            strong_augment: [2, 9],
+            ..TrainConfig::default()
+        };
+        assert_eq!(
+            strong.pseudo_augment(shape).strong,
+            Some(crate::data::RandAugment { n: 2, m: 9 })
+        );
+        assert_eq!(
+            strong.augment().strong,
+            None,
+            "labelled samples never get it"
+        );
+        let zero = TrainConfig {
+            strong_augment: [0, 9],
+            ..TrainConfig::default()
+        };
+        assert_eq!(zero.pseudo_augment(shape).strong, None);
+    }
+
+    #[test]
+    fn strong_augment_reads_as_a_pair_and_round_trips() {
+        let cfg = TrainConfig::from_toml_str("strong_augment = [2, 9]\n").unwrap();
+        assert_eq!(cfg.strong_augment, [2, 9]);
+        assert!(cfg.to_toml().contains("strong_augment = ["));
+        assert_eq!(TrainConfig::from_toml_str(&cfg.to_toml()).unwrap(), cfg);
+        assert_eq!(
+            TrainConfig::from_toml_str("").unwrap().strong_augment,
+            [0, 0]
+        );
+        TrainConfig::from_toml_str("strong_augment = [11, 10]\n").unwrap();
     }
 
     #[test]

@@ -1065,6 +1065,55 @@ fn malformed_config_files_are_errors_naming_the_file() {
     cleanup(&data);
 }
 
+/// `--strong-augment N,M` / `strong_augment = [N, M]`: N in 0..=11, M in 0..=10; anything else
+/// is refused naming the flag or the field, before a run directory exists.
+#[test]
+fn bad_strong_augment_values_name_the_flag_or_the_field() {
+    let data = tiny_dataset("strongaug");
+    for (value, problem) in [
+        ("12,5", "must be within 0..=11, got 12"),
+        ("2,11", "must be within 0..=10, got 11"),
+        ("2", "is not N,M"),
+        ("2,9,1", "is not N,M"),
+        ("a,b", "is not N,M"),
+        ("-1,5", "is not N,M"),
+        ("", "is not N,M"),
+    ] {
+        let out = train(&data, &[&format!("--strong-augment={value}")]);
+        assert_error(&out, &["--strong-augment", problem]);
+        assert!(!runs_of(&data).exists(), "no run directory for {value:?}");
+    }
+    let dir = data.parent().unwrap();
+    for (i, (line, needle)) in [
+        ("strong_augment = [12, 5]", "must be within 0..=11, got 12"),
+        ("strong_augment = [2, 11]", "must be within 0..=10, got 11"),
+        ("strong_augment = [2]", "strong_augment"),
+        ("strong_augment = [-1, 5]", "strong_augment"),
+        ("strong_augment = \"2,9\"", "strong_augment"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = dir.join(format!("strong-{i}.toml"));
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        let out = train(&data, &["--config", file.to_str().unwrap()]);
+        assert_error(&out, &["strong_augment", needle]);
+        assert!(!runs_of(&data).exists(), "no run directory for {line}");
+    }
+    // The good values train and are recorded, from a flag and from a file.
+    let out = train(&data, &["--strong-augment", "11,10"]);
+    let run = assert_trained(&out, &data);
+    let saved = TrainConfig::from_toml_file(&run.join("config.toml")).unwrap();
+    assert_eq!(saved.strong_augment, [11, 10]);
+    let file = dir.join("strong-ok.toml");
+    std::fs::write(&file, "strong_augment = [2, 9]\n").unwrap();
+    let out = train(&data, &["--config", file.to_str().unwrap()]);
+    let run = assert_trained(&out, &data);
+    let saved = TrainConfig::from_toml_file(&run.join("config.toml")).unwrap();
+    assert_eq!(saved.strong_augment, [2, 9]);
+    cleanup(&data);
+}
+
 // ---------------------------------------------------------------- flags the trainer cannot take
 
 /// Integer flags above `i64::MAX` cannot be written to the run's `config.toml` (TOML integers

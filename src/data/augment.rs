@@ -1,16 +1,20 @@
-//! Data augmentation on `u8` CHW images: random translation, horizontal flip and cutout.
+//! Data augmentation on `u8` CHW images: RandAugment, random translation, horizontal flip and
+//! cutout.
 
 use rand::Rng;
 
 use super::image_set::ImageShape;
+use super::rand_augment::RandAugment;
 
 /// Random augmentation applied to training images.
 ///
-/// A translation by up to `max_shift` pixels in x and y with zero padding (the same as a random
-/// crop of a zero-padded image), then, when `hflip` is set, a horizontal flip with probability
-/// one half, then, when `cutout` is set, a `cutout`×`cutout` square at a uniformly random
-/// centre (clipped at the border) set to 0: the strong noise that keeps a student trained on
-/// pseudo-labels from merely copying its teacher.
+/// First, when `strong` is set, RandAugment's operations (the strong augmentation of FixMatch
+/// and Noisy Student), then a translation by up to `max_shift` pixels in x and y with zero
+/// padding (the same as a random crop of a zero-padded image), then, when `hflip` is set, a
+/// horizontal flip with probability one half, then, when `cutout` is set, a `cutout`×`cutout`
+/// square at a uniformly random centre (clipped at the border) set to 0. RandAugment and cutout
+/// are the strong noise that keeps a student trained on pseudo-labels from merely copying its
+/// teacher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Augment {
     /// Largest shift, in pixels, along each axis (0 = no translation).
@@ -20,6 +24,9 @@ pub struct Augment {
     /// Side, in pixels, of the square erased by cutout (0 = off).
     #[serde(default)]
     pub cutout: usize,
+    /// RandAugment before the shift (`None` = off).
+    #[serde(default)]
+    pub strong: Option<RandAugment>,
 }
 
 /// A copy of `pixels` (rows of `width` pixels, any number of images and channels) with every
@@ -46,19 +53,24 @@ impl Augment {
             max_shift: 0,
             hflip: false,
             cutout: 0,
+            strong: None,
         }
     }
 
     /// Whether [`Augment::apply`] always returns its input unchanged.
     pub fn is_identity(&self) -> bool {
-        self.max_shift == 0 && !self.hflip && self.cutout == 0
+        self.max_shift == 0
+            && !self.hflip
+            && self.cutout == 0
+            && self.strong.is_none_or(|s| s.is_identity())
     }
 
     /// Writes an augmented copy of `src` (one CHW image of `shape`) into `dst`.
     ///
-    /// Draws a shift `dx, dy` uniformly in `-max_shift..=max_shift`, moves the content by it
-    /// (pixels moved in from outside are 0), then mirrors it horizontally with probability 0.5
-    /// when `hflip` is set, and finally erases a random `cutout` square. The identity
+    /// Runs RandAugment first when `strong` is set (drawing its operations), then draws a shift
+    /// `dx, dy` uniformly in `-max_shift..=max_shift`, moves the content by it (pixels moved in
+    /// from outside are 0), then mirrors it horizontally with probability 0.5 when `hflip` is
+    /// set, and finally erases a random `cutout` square. The identity
     /// augmentation copies `src` and draws nothing from `rng`.
     ///
     /// # Panics
@@ -78,6 +90,17 @@ impl Augment {
             dst.copy_from_slice(src);
             return;
         }
+        // RandAugment into a copy (with `dst` as its scratch), which the shift then reads.
+        let strong_image;
+        let src = match self.strong.filter(|s| !s.is_identity()) {
+            Some(strong) => {
+                let mut image = src.to_vec();
+                strong.apply_in_place(&mut image, shape, rng, dst);
+                strong_image = image;
+                &strong_image[..]
+            }
+            None => src,
+        };
         let (h, w) = (shape.height as isize, shape.width as isize);
         let (dx, dy) = if self.max_shift > 0 {
             let s = self.max_shift as isize;
@@ -160,6 +183,7 @@ mod tests {
                 max_shift: 1,
                 hflip: false,
                 cutout: 0,
+                strong: None,
             }
             .is_identity()
         );
@@ -168,6 +192,7 @@ mod tests {
                 max_shift: 0,
                 hflip: true,
                 cutout: 0,
+                strong: None,
             }
             .is_identity()
         );
@@ -182,6 +207,7 @@ mod tests {
             max_shift: 2,
             hflip: false,
             cutout: 0,
+            strong: None,
         };
         let mut rng = StdRng::seed_from_u64(1);
         let mut seen_moved = false;
@@ -218,6 +244,7 @@ mod tests {
             max_shift: 0,
             hflip: true,
             cutout: 0,
+            strong: None,
         };
         let mut rng = StdRng::seed_from_u64(3);
         let (mut flipped, mut kept) = (0, 0);
@@ -248,6 +275,7 @@ mod tests {
             max_shift: 3,
             hflip: true,
             cutout: 0,
+            strong: None,
         };
         let mut rng = StdRng::seed_from_u64(4);
         let mut dst = vec![0u8; SHAPE.len()];
@@ -269,6 +297,7 @@ mod tests {
             max_shift: 0,
             hflip: false,
             cutout: 4,
+            strong: None,
         };
         assert!(!aug.is_identity());
         let mut rng = StdRng::seed_from_u64(5);
@@ -296,6 +325,71 @@ mod tests {
             }
         }
         assert!(full > 50 && clipped > 50, "full {full}, clipped {clipped}");
+    }
+
+    #[test]
+    fn strong_augmentation_runs_first_then_shift_flip_and_cutout() {
+        let shape = ImageShape {
+            channels: 3,
+            height: 8,
+            width: 10,
+        };
+        let src = ramp(shape);
+        let strong = RandAugment { n: 2, m: 9 };
+        let weak = Augment {
+            max_shift: 2,
+            hflip: true,
+            cutout: 3,
+            strong: None,
+        };
+        let full = Augment {
+            strong: Some(strong),
+            ..weak
+        };
+        assert!(!full.is_identity());
+        let mut differs = 0;
+        for seed in 0..40 {
+            // The same draws, in order: RandAugment's, then the shift's, the flip's, the cutout's.
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut strong_out = vec![0u8; shape.len()];
+            strong.apply(&src, shape, &mut rng, &mut strong_out);
+            let mut expected = vec![0u8; shape.len()];
+            weak.apply(&strong_out, shape, &mut rng, &mut expected);
+            let mut got = vec![0u8; shape.len()];
+            full.apply(&src, shape, &mut StdRng::seed_from_u64(seed), &mut got);
+            assert_eq!(got, expected, "seed {seed}");
+            let mut weak_only = vec![0u8; shape.len()];
+            weak.apply(
+                &src,
+                shape,
+                &mut StdRng::seed_from_u64(seed),
+                &mut weak_only,
+            );
+            differs += usize::from(weak_only != got);
+        }
+        assert!(differs > 30, "{differs}");
+        // Zero operations: the weak augmentation alone, with the same draws.
+        let off = Augment {
+            strong: Some(RandAugment { n: 0, m: 9 }),
+            ..Augment::none()
+        };
+        assert!(off.is_identity());
+        let with_zero = Augment {
+            strong: Some(RandAugment { n: 0, m: 9 }),
+            ..weak
+        };
+        let (mut a, mut b) = (vec![0u8; shape.len()], vec![0u8; shape.len()]);
+        with_zero.apply(&src, shape, &mut StdRng::seed_from_u64(7), &mut a);
+        weak.apply(&src, shape, &mut StdRng::seed_from_u64(7), &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn files_without_the_strong_field_still_read() {
+        let old: Augment =
+            serde_json::from_str(r#"{"max_shift": 2, "hflip": false, "cutout": 3}"#).unwrap();
+        assert_eq!(old.strong, None);
+        assert_eq!(old.cutout, 3);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod folder;
 pub mod idx;
 pub mod image_set;
 pub mod memory;
+pub mod rand_augment;
 pub mod split;
 
 pub use augment::Augment;
@@ -16,4 +17,5 @@ pub use folder::{
 };
 pub use idx::{IdxError, ImportOptions, ImportReport, import_idx};
 pub use image_set::{ImageSet, ImageShape};
+pub use rand_augment::RandAugment;
 pub use split::{stratified_folds, stratified_holdout};
