@@ -125,6 +125,7 @@ pub fn page(
     }
     charts(&mut h, m, confusion);
     rounds_table(&mut h, &rows);
+    thresholds_table(&mut h, &rows, &super::class_names(m, class_count(&rows)));
     if let Some(c) = confusion {
         per_class_table(&mut h, c, classes);
     }
@@ -448,6 +449,76 @@ fn rounds_table(h: &mut String, rows: &[AcceptanceRow]) {
     h.push_str("</table>\n");
 }
 
+/// Classes a run's rounds have thresholds for.
+fn class_count(rows: &[AcceptanceRow]) -> usize {
+    rows.iter()
+        .map(|r| r.class_thresholds.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// More classes than this are summarised as min–max.
+const MAX_THRESHOLD_COLUMNS: usize = 12;
+
+/// The thresholds each round applied per class (one column per class, or their min–max when
+/// there are many), with the effective number of pseudo-labels and the uncertain and outlier
+/// rejections. Left out for runs that predate per-class thresholds.
+fn thresholds_table(h: &mut String, rows: &[AcceptanceRow], classes: &[String]) {
+    let k = class_count(rows);
+    if k == 0 {
+        return;
+    }
+    let per_class = k <= MAX_THRESHOLD_COLUMNS;
+    h.push_str(
+        "<h2>Thresholds per class</h2>\n<p>The confidence threshold the policy applied to each \
+         class in each round (a class's own threshold set from the dashboard included), the \
+         effective number of pseudo-labels Σw (their summed weights; below the accepted count \
+         when the policy weighs them) and the samples rejected as too uncertain over MC-dropout \
+         passes or taken out by the outlier filter.</p>\n<table>\n<tr><th class=\"n\">round</th>",
+    );
+    if per_class {
+        for name in classes.iter().take(k) {
+            let _ = write!(h, "<th class=\"n\">{}</th>", escape(name));
+        }
+    } else {
+        let _ = write!(h, "<th class=\"n\">τ min–max ({k} classes)</th>");
+    }
+    h.push_str(
+        "<th class=\"n\">accepted</th><th class=\"n\">Σw</th><th class=\"n\">uncertain</th>\
+         <th class=\"n\">outlier</th></tr>\n",
+    );
+    for r in rows {
+        let _ = write!(h, "<tr><td class=\"n\">{}</td>", r.round);
+        if per_class {
+            for c in 0..k {
+                let cell = r
+                    .class_thresholds
+                    .get(c)
+                    .map_or("–".to_string(), |t| format!("{t:.2}"));
+                let _ = write!(h, "<td class=\"n\">{cell}</td>");
+            }
+        } else {
+            let cell = r
+                .class_thresholds
+                .iter()
+                .copied()
+                .fold(None, |acc: Option<(f32, f32)>, t| {
+                    Some(acc.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+                })
+                .map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}–{hi:.2}"));
+            let _ = write!(h, "<td class=\"n\">{cell}</td>");
+        }
+        let effective = r.effective.map_or("–".to_string(), |e| format!("{e:.1}"));
+        let _ = writeln!(
+            h,
+            "<td class=\"n\">{}</td><td class=\"n\">{effective}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td></tr>",
+            r.accepted, r.rejected_uncertain, r.rejected_outlier
+        );
+    }
+    h.push_str("</table>\n");
+}
+
 fn per_class_table(h: &mut String, c: &ConfusionChoice, classes: &[String]) {
     let _ = writeln!(
         h,
@@ -569,6 +640,43 @@ mod tests {
             state,
             config: Some(config.into()),
         }
+    }
+
+    #[test]
+    fn thresholds_are_tabled_per_class_or_as_a_range() {
+        let round = |round: usize, thresholds: &[f32]| AcceptanceRow {
+            round,
+            threshold: 0.9,
+            pseudo_weight: 1.0,
+            pool_size: 10,
+            accepted: 4,
+            newly_accepted: 4,
+            dropped: 0,
+            accuracy: None,
+            class_thresholds: thresholds.to_vec(),
+            effective: Some(3.3),
+            rejected_uncertain: 2,
+            rejected_outlier: 1,
+        };
+        let classes = ["cat".to_string(), "<dog>".to_string()];
+        let mut h = String::new();
+        thresholds_table(&mut h, &[round(1, &[0.9, 0.62]), round(2, &[])], &classes);
+        assert!(h.contains("<th class=\"n\">&lt;dog&gt;</th>"), "{h}");
+        assert!(h.contains("<td class=\"n\">1</td><td class=\"n\">0.90</td><td class=\"n\">0.62</td><td class=\"n\">4</td><td class=\"n\">3.3</td><td class=\"n\">2</td>"), "{h}");
+        assert!(
+            h.contains("<td class=\"n\">2</td><td class=\"n\">–</td><td class=\"n\">–</td>"),
+            "{h}"
+        );
+        let many: Vec<f32> = (0..20).map(|c| 0.5 + c as f32 * 0.02).collect();
+        let mut h = String::new();
+        thresholds_table(&mut h, &[round(1, &many)], &[]);
+        assert!(
+            h.contains("τ min–max (20 classes)") && h.contains("0.50–0.88"),
+            "{h}"
+        );
+        let mut h = String::new();
+        thresholds_table(&mut h, &[round(1, &[])], &classes);
+        assert!(h.is_empty(), "older runs: no table");
     }
 
     #[test]

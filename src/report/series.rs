@@ -182,6 +182,14 @@ pub struct AcceptanceRow {
     pub dropped: usize,
     /// Accuracy of the accepted pseudo-labels against hidden truth.
     pub accuracy: Option<f64>,
+    /// The threshold the policy applied to each class (empty in older runs).
+    pub class_thresholds: Vec<f32>,
+    /// Summed weights of the accepted pseudo-labels (absent in older runs).
+    pub effective: Option<f32>,
+    /// Samples rejected as too uncertain over MC-dropout passes.
+    pub rejected_uncertain: usize,
+    /// Samples taken out by the outlier filter.
+    pub rejected_outlier: usize,
 }
 
 impl AcceptanceRow {
@@ -210,6 +218,10 @@ pub fn acceptance_rows(m: &RunMetrics) -> Vec<AcceptanceRow> {
                 newly_accepted: r.newly_accepted.min(r.accepted),
                 dropped: r.dropped,
                 accuracy: r.accepted_accuracy,
+                class_thresholds: r.class_thresholds.clone(),
+                effective: r.effective,
+                rejected_uncertain: r.rejected_uncertain,
+                rejected_outlier: r.rejected_outlier,
             },
         );
     }

@@ -185,6 +185,16 @@ pub struct PseudoRound {
     /// The confidence threshold the policy applied to each class (absent in older runs).
     #[serde(default)]
     pub class_thresholds: Vec<f32>,
+    /// Summed weights of the accepted pseudo-labels: the effective number of pseudo-labels
+    /// (below `accepted` under soft weighting; absent in older runs).
+    #[serde(default)]
+    pub effective: Option<f32>,
+    /// Samples rejected as too uncertain over MC-dropout passes (absent in older runs: 0).
+    #[serde(default)]
+    pub rejected_uncertain: usize,
+    /// Samples taken out by the outlier filter (absent in older runs: 0).
+    #[serde(default)]
+    pub rejected_outlier: usize,
     /// Every prediction of the round (accepted and rejected), sorted by pool index.
     /// Not written to `metrics.jsonl` (see `pseudo_labels_round_N.csv`).
     #[serde(skip)]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::run::pseudo_csv::{PseudoCsvRow, PseudoStatus};
 use crate::train::batcher::{Item, Source};
 use crate::train::events::{PoolPrediction, PseudoRound};
-use crate::train::pseudo::{Mark, RoundDecision};
+use crate::train::pseudo::{Mark, RejectReason, RoundDecision};
 
 /// The pseudo-labels in force and what the next round compares against (part of
 /// `resume.json`).
@@ -140,6 +140,9 @@ pub fn round_update(
         hist_rejected: decision.hist_rejected.clone(),
         accepted_accuracy: decision.accepted_accuracy,
         class_thresholds: decision.class_thresholds.clone(),
+        effective: Some(decision.effective()),
+        rejected_uncertain: decision.rejected_for(RejectReason::Uncertain),
+        rejected_outlier: decision.rejected_for(RejectReason::Outlier),
         predictions: std::sync::Arc::new(predictions),
     }
 }
@@ -257,6 +260,43 @@ mod tests {
                 PseudoStatus::Forced
             ]
         );
+    }
+
+    #[test]
+    fn the_round_update_counts_the_effective_number_and_the_filtered_rejections() {
+        use crate::train::pseudo::{RoundInput, Uncertainty};
+        let mut p: Vec<_> = (0..5).map(|i| pred(i, i % 3, 0.95)).collect();
+        p[1].uncertainty = Some(0.3);
+        for (i, score) in [0.1, 0.2, 0.3, 0.4, 9.0].into_iter().enumerate() {
+            p[i].outlier = Some(score);
+        }
+        let marks = [Mark::None; 5];
+        let input = RoundInput {
+            outlier_fraction: 0.2,
+            ..RoundInput::new(&p, &marks, 0.5, &[1, 1, 1], 3, 1)
+        };
+        let policy = Uncertainty {
+            passes: 4,
+            kappa: 0.1,
+        };
+        let d = decide_round(&policy, &input);
+        let change = PseudoLabels::default().commit(&d);
+        let u = round_update(1, 0.5, 1.0, &d, change, p);
+        assert_eq!(
+            (u.accepted, u.rejected_uncertain, u.rejected_outlier),
+            (3, 1, 1)
+        );
+        assert_eq!(u.effective, Some(3.0));
+        // Recorded in metrics.jsonl, and a round written before them still reads.
+        let json = serde_json::to_value(&u).unwrap();
+        assert_eq!(json["effective"], 3.0);
+        assert_eq!(json["rejected_uncertain"], 1);
+        let mut old = json.clone();
+        for field in ["effective", "rejected_uncertain", "rejected_outlier"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let old: PseudoRound = serde_json::from_value(old).unwrap();
+        assert_eq!((old.effective, old.rejected_outlier), (None, 0));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What the run's pseudo-labelling policy does with the latest predictions, as the dashboard
-//! shows it: the what-if line for a dialled τ ([`what_if`], the engine's own
-//! [`crate::train::pseudo::what_if`]), the user's marks as the engine builds them ([`marks`]),
-//! and why a sample was left out ([`why_rejected`], the engine's recorded reason).
+//! shows it: the what-if line for a dialled τ, curriculum step or κ and the user's per-class
+//! thresholds ([`preview`], the engine's own [`crate::train::pseudo::decide_round`], counted as
+//! [`crate::train::pseudo::what_if`] counts it), the user's marks as the engine builds them
+//! ([`marks`]), and why a sample was left out ([`why_rejected`], the engine's recorded reason).
 
 use std::collections::BTreeMap;
 
@@ -62,6 +63,16 @@ pub fn marks(
         .collect()
 }
 
+/// What the what-if line shows: the counts and the thresholds the decision applied per class
+/// (where the histogram's markers stand).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// Accepted, effective and correct counts.
+    pub what_if: WhatIf,
+    /// The threshold applied to each class (the user's τ_c where set).
+    pub class_thresholds: Vec<f32>,
+}
+
 /// What `threshold` would accept on `predictions` with the user's `marks`: the engine's own
 /// decision under the run's policy. `None` without predictions.
 pub fn what_if(
@@ -70,6 +81,16 @@ pub fn what_if(
     run: RunPolicy,
     threshold: f32,
 ) -> Option<WhatIf> {
+    preview(predictions, marks, run, threshold).map(|p| p.what_if)
+}
+
+/// [`what_if`] with the thresholds the decision applied per class.
+pub fn preview(
+    predictions: &[PoolPrediction],
+    marks: &[Mark],
+    run: RunPolicy,
+    threshold: f32,
+) -> Option<Preview> {
     if predictions.is_empty() {
         return None;
     }
@@ -86,7 +107,29 @@ pub fn what_if(
             run.round,
         )
     };
-    Some(pseudo::what_if(policy.as_ref(), &input))
+    let round = pseudo::decide_round(policy.as_ref(), &input);
+    let mut what_if = WhatIf {
+        threshold,
+        accepted: 0,
+        effective: 0.0,
+        known: 0,
+        correct: 0,
+        pool: predictions.len(),
+    };
+    for (d, p) in round.decisions.iter().zip(predictions) {
+        if let Some(c) = d.label() {
+            what_if.accepted += 1;
+            what_if.effective += d.weight;
+            if let Some(t) = p.truth {
+                what_if.known += 1;
+                what_if.correct += usize::from(t == c);
+            }
+        }
+    }
+    Some(Preview {
+        what_if,
+        class_thresholds: round.class_thresholds,
+    })
 }
 
 /// Why a rejected sample was left out: the engine's own reason when its round recorded one.
@@ -190,6 +233,40 @@ mod tests {
             plain.accepted, 4,
             "the plain threshold rule would take all four"
         );
+    }
+
+    #[test]
+    fn the_preview_is_the_engines_decision_with_the_users_class_thresholds() {
+        let p: Vec<_> = (0..9)
+            .map(|i| {
+                let mut p = pred(i, i % 3, 0.5 + i as f32 * 0.05, Some(i % 3));
+                p.probs = p.class_probs(3);
+                p
+            })
+            .collect();
+        let marks = vec![Mark::None; 9];
+        let overrides = [None, Some(0.55)];
+        for spec in [PolicySpec::Softmatch, PolicySpec::Flexmatch] {
+            let run = RunPolicy {
+                spec: &spec,
+                class_overrides: &overrides,
+                ..threshold_run()
+            };
+            let got = preview(&p, &marks, run, 0.8).unwrap();
+            let input = RoundInput {
+                class_overrides: &overrides,
+                ..RoundInput::new(&p, &marks, 0.8, &[1, 1, 1], 3, 1)
+            };
+            let policy = spec.build();
+            assert_eq!(
+                got.what_if,
+                pseudo::what_if(policy.as_ref(), &input),
+                "{spec}"
+            );
+            let round = pseudo::decide_round(policy.as_ref(), &input);
+            assert_eq!(got.class_thresholds, round.class_thresholds);
+            assert_eq!(got.class_thresholds[1], 0.55, "the user's τ_c");
+        }
     }
 
     #[test]

@@ -13,8 +13,7 @@ use crate::train::Control;
 use crate::train::events::{
     Evaluation, PoolPrediction, Progress, PseudoRound, RunInfo, RunSummary, Split,
 };
-use crate::train::pseudo::PolicySpec;
-use crate::train::pseudo::WhatIf;
+use crate::train::pseudo::{Dial, PolicySpec, WhatIf};
 use crate::tui::acceptance::{self, RunPolicy};
 use crate::tui::controls::Controls;
 use crate::tui::event_log::{self, EventLog};
@@ -86,6 +85,13 @@ pub struct App {
     pub controls: Controls,
     /// The what-if line.
     pub what_if: Option<WhatIf>,
+    /// The threshold the what-if decision applied to each class (the histogram's markers).
+    pub what_if_thresholds: Vec<f32>,
+    /// The curriculum step or κ dialled for the what-if line (a preview: no control changes
+    /// them mid-run); `None`: the run's own.
+    pub param_preview: Option<f32>,
+    /// The class selected in the pseudo-label panel (whose τ_c `←`/`→` dial).
+    pub class_cursor: usize,
     /// User sample actions by pool index.
     pub marks: BTreeMap<usize, SampleMark>,
     /// Event log.
@@ -155,6 +161,9 @@ impl App {
             predictions_round: 0,
             controls: Controls::default(),
             what_if: None,
+            what_if_thresholds: Vec::new(),
+            param_preview: None,
+            class_cursor: 0,
             marks: BTreeMap::new(),
             log: EventLog::default(),
             finished: None,
@@ -258,10 +267,29 @@ impl App {
             .unwrap_or(PolicySpec::Threshold)
     }
 
-    /// Recomputes the what-if line at the dialled τ: the engine's decision under the run's
+    /// The run's policy with the curriculum step or κ being previewed.
+    pub fn dialled_policy(&self) -> PolicySpec {
+        let spec = self.policy();
+        match self.param_preview {
+            Some(v) => spec.with_dialled(v),
+            None => spec,
+        }
+    }
+
+    /// The threshold the latest round applied to class `c` (the dialled τ before any round).
+    pub fn round_class_threshold(&self, c: usize) -> f32 {
+        self.pseudo
+            .as_ref()
+            .and_then(|r| r.class_thresholds.get(c).copied())
+            .unwrap_or_else(|| self.dialled_threshold())
+    }
+
+    /// Recomputes the what-if line at the dialled τ (or curriculum step, or κ) with the user's
+    /// per-class thresholds in force, sent or previewed: the engine's decision under the run's
     /// policy, with the user's marks.
     pub fn recompute_what_if(&mut self) {
-        let spec = self.policy();
+        let spec = self.dialled_policy();
+        let overrides = self.controls.dialled_class_thresholds();
         let (prior, classes) = self.info.as_ref().map_or((&[][..], 0), |i| {
             (&i.labeled_per_class[..], i.classes.len())
         });
@@ -277,11 +305,12 @@ impl App {
             prior,
             classes,
             round: self.predictions_round.max(1),
-            class_overrides: &[],
+            class_overrides: &overrides,
             outlier_fraction: self.info.as_ref().map_or(0.0, |i| i.outlier_filter),
         };
-        self.what_if =
-            acceptance::what_if(&self.predictions, &marks, run, self.dialled_threshold());
+        let preview = acceptance::preview(&self.predictions, &marks, run, self.dialled_threshold());
+        self.what_if = preview.as_ref().map(|p| p.what_if);
+        self.what_if_thresholds = preview.map(|p| p.class_thresholds).unwrap_or_default();
     }
 
     /// Rebuilds the inspector rows (list, filter, sort), keeping the selected sample if it is
@@ -374,10 +403,20 @@ impl App {
                     Split::Test => Split::Validation,
                 }
             }
-            Command::ScrollLogUp if self.focus == Panel::Events => self.log.scroll_up(),
-            Command::ScrollLogDown if self.focus == Panel::Events => self.log.scroll_down(),
+            Command::FocusedUp | Command::FocusedDown => {
+                let down = command == Command::FocusedDown;
+                match self.focus {
+                    Panel::Events if down => self.log.scroll_down(),
+                    Panel::Events => self.log.scroll_up(),
+                    Panel::Pseudo => self.move_class_cursor(down),
+                    _ => {}
+                }
+            }
             Command::ScrollLogEnd if self.focus == Panel::Events => self.log.scroll_to_end(),
-            Command::ScrollLogUp | Command::ScrollLogDown | Command::ScrollLogEnd => {}
+            Command::ScrollLogEnd => {}
+            Command::DialClassThreshold(delta) => return self.dial_class_threshold(Some(delta)),
+            Command::ClearClassThreshold => return self.dial_class_threshold(None),
+            Command::CycleSort => self.cycle_sort(),
             Command::MoveSelection(delta) => self.inspector.move_selection(delta),
             Command::SelectFirst => self.inspector.select_first(),
             Command::SelectLast => self.inspector.select_last(),
@@ -472,6 +511,22 @@ impl App {
             self.flash = Some("waiting for the run to start".into());
             return Vec::new();
         }
+        let spec = self.policy();
+        match spec.dial() {
+            Dial::Threshold => {}
+            Dial::CurriculumStep | Dial::Kappa => {
+                self.dial_parameter(&spec, delta);
+                return Vec::new();
+            }
+            Dial::None => {
+                self.flash = Some(format!(
+                    "{} adapts its thresholds itself: nothing to dial (a class's own τ: ← → on \
+                     the pseudo-label panel)",
+                    spec.name()
+                ));
+                return Vec::new();
+            }
+        }
         let Some(value) = self.controls.threshold_step(delta) else {
             return Vec::new();
         };
@@ -487,6 +542,95 @@ impl App {
         };
         self.recompute_what_if();
         actions
+    }
+
+    /// Moves the curriculum step or κ of the what-if line: a preview, as no control changes
+    /// them while the run goes on.
+    fn dial_parameter(&mut self, spec: &PolicySpec, delta: f32) {
+        let own = spec.dialled().unwrap_or(0.0);
+        let current = self.param_preview.unwrap_or(own);
+        let (name, lo) = match spec.dial() {
+            Dial::CurriculumStep => ("curriculum step p", 0.01),
+            _ => ("κ", 0.0),
+        };
+        let value = ((current + delta).clamp(lo, 1.0) * 100.0).round() / 100.0;
+        if (value - current).abs() < 1e-4 {
+            return;
+        }
+        self.param_preview = ((value - own).abs() >= 1e-4).then_some(value);
+        self.flash = Some(format!(
+            "{name} {value:.2}: a preview on the what-if line (no control changes it mid-run)"
+        ));
+        self.recompute_what_if();
+    }
+
+    /// Selects the previous or next class of the pseudo-label panel.
+    fn move_class_cursor(&mut self, down: bool) {
+        let k = self.classes().len();
+        if k == 0 {
+            return;
+        }
+        self.class_cursor = if down {
+            (self.class_cursor + 1).min(k - 1)
+        } else {
+            self.class_cursor.saturating_sub(1).min(k - 1)
+        };
+    }
+
+    /// Moves the selected class's own threshold by `delta`, or gives it back to the policy
+    /// (`None`): sent when controls are enabled, else a preview on the what-if line.
+    fn dial_class_threshold(&mut self, delta: Option<f32>) -> Vec<Action> {
+        if self.info.is_none() {
+            self.flash = Some("waiting for the run to start".into());
+            return Vec::new();
+        }
+        if self.focus != Panel::Pseudo {
+            self.flash = Some(
+                "a class's own τ: focus the pseudo-label panel (4 or tab), pick the class with ↑↓"
+                    .into(),
+            );
+            return Vec::new();
+        }
+        let class = self
+            .class_cursor
+            .min(self.classes().len().saturating_sub(1));
+        let name = self.class_name(class);
+        let value = match delta {
+            Some(d) => {
+                let base = self.round_class_threshold(class);
+                match self.controls.class_step(class, base, d) {
+                    Some(v) => Some(v),
+                    None => return Vec::new(),
+                }
+            }
+            None if self.controls.dialled_class(class).is_none() => {
+                self.flash = Some(format!("`{name}` already follows the policy"));
+                return Vec::new();
+            }
+            None => None,
+        };
+        let actions = if self.controls_enabled() {
+            let control = self.controls.send_class(class, value);
+            self.flash = Some(format!("sent: {}", self.describe(&control)));
+            vec![Action::Send(control)]
+        } else {
+            self.controls.preview_class_threshold(class, value);
+            let what = value.map_or("the policy's".to_string(), |v| format!("{v:.2}"));
+            self.flash = Some(format!(
+                "{}; τ of `{name}` {what} only moves the what-if line",
+                self.disabled_reason()
+            ));
+            Vec::new()
+        };
+        self.recompute_what_if();
+        actions
+    }
+
+    /// The inspector's next list order (skipping orders the round has no scores for).
+    fn cycle_sort(&mut self) {
+        if !self.inspector.cycle_sort(&self.predictions, &self.samples) {
+            self.flash = Some("this round has no outlier or uncertainty scores to sort by".into());
+        }
     }
 
     fn dial_weight(&mut self, delta: f32) -> Vec<Action> {

@@ -175,6 +175,7 @@ fn pseudo_round(round: usize, threshold: f32, previous: Option<&[PoolPrediction]
     let (mut correct, mut accepted) = (0, 0);
     for p in preds.iter_mut() {
         p.accepted = p.confidence() >= threshold;
+        p.weight = if p.accepted { 1.0 } else { 0.0 };
         if p.accepted {
             accepted += 1;
             per_class[p.predicted()] += 1;
@@ -212,6 +213,9 @@ fn pseudo_round(round: usize, threshold: f32, previous: Option<&[PoolPrediction]
         hist_rejected,
         accepted_accuracy: (accepted > 0).then(|| correct as f64 / accepted as f64),
         class_thresholds: vec![threshold; 10],
+        effective: Some(accepted as f32),
+        rejected_uncertain: 0,
+        rejected_outlier: 0,
         predictions: Arc::new(preds),
     }
 }

@@ -28,15 +28,29 @@ fn section_lines(sections: &[HelpSection], width: usize) -> Vec<Line<'static>> {
     lines
 }
 
+/// Where the sections split into two columns: the first `n` on the left, `n` chosen so the
+/// taller column is as short as it can be.
+fn split_at(sections: &[HelpSection]) -> usize {
+    let height = |s: &[HelpSection]| section_lines(s, KEY_W + 27).len();
+    (1..sections.len().max(2))
+        .min_by_key(|&n| {
+            let n = n.min(sections.len());
+            height(&sections[..n]).max(height(&sections[n..]))
+        })
+        .unwrap_or(1)
+        .min(sections.len())
+}
+
 /// Draws the help overlay centred in `area`: two columns when there is room, else one.
 pub fn draw(frame: &mut Frame, area: Rect) {
     let col_w = KEY_W + 27;
     let two = area.width as usize >= 2 * col_w + 5;
     let sections = keys::help_sections();
     let (left, right): (Vec<_>, Vec<_>) = if two {
+        let n = split_at(&sections);
         (
-            section_lines(&sections[..1], col_w),
-            section_lines(&sections[1..], col_w),
+            section_lines(&sections[..n], col_w),
+            section_lines(&sections[n..], col_w),
         )
     } else {
         (section_lines(&sections, col_w), Vec::new())
@@ -73,6 +87,16 @@ pub fn draw(frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_columns_fit_an_80_by_24_terminal() {
+        let sections = keys::help_sections();
+        let n = split_at(&sections);
+        let rows = section_lines(&sections[..n], 37)
+            .len()
+            .max(section_lines(&sections[n..], 37).len());
+        assert!(rows + 2 <= 24, "{rows} rows of keys");
+    }
 
     #[test]
     fn every_entry_fits_two_columns_at_80_columns() {

@@ -1,6 +1,8 @@
 //! Pseudo-label inspector: rejected samples sorted by confidence (nearest τ first) or accepted
-//! ones (least confident first), filterable by predicted class; the selected sample drawn with
-//! half-block pixels, with its file, prediction, top-3, hidden truth and the user's action.
+//! ones (least confident first), or either by outlier score or MC-dropout uncertainty,
+//! filterable by predicted class; the selected sample drawn with half-block pixels, with its
+//! file, prediction, top-3, hidden truth, the policy's weight, class threshold and reason, its
+//! scores and the user's action.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +13,7 @@ use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use crate::tui::acceptance::{per_class_thresholds, why_rejected};
 use crate::tui::app::App;
 use crate::tui::images::halfblock;
-use crate::tui::inspector_list::InspectorList;
+use crate::tui::inspector_list::{InspectorList, SortOrder};
 use crate::tui::keys::{self, KeyMode};
 use crate::tui::samples::{MarkState, SampleAction, SampleMark, SampleStatus};
 use crate::tui::widgets::{self, panel, truncate};
@@ -55,6 +57,22 @@ fn mark_style(mark: &SampleMark) -> Style {
     }
 }
 
+/// A score in at most five characters (the list's score column).
+pub fn score5(v: f32) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        "–".to_string()
+    } else if a < 10.0 {
+        format!("{v:.3}")
+    } else if a < 100.0 {
+        format!("{v:.2}")
+    } else if a < 1000.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 /// Keeps the end of `text` (file names: the end is what tells them apart), `…` in front.
 pub fn truncate_left(text: &str, width: usize) -> String {
     let n = text.chars().count();
@@ -78,10 +96,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
 }
 
 fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
-    let (name, order, other) = match app.inspector.list {
-        InspectorList::Rejected => ("Rejected", "nearest τ first", "accepted"),
-        InspectorList::Accepted => ("Accepted", "nearest τ first", "rejected"),
+    let (name, other) = match app.inspector.list {
+        InspectorList::Rejected => ("Rejected", "accepted"),
+        InspectorList::Accepted => ("Accepted", "rejected"),
     };
+    let sort = app.inspector.sort;
+    let order = sort.label();
     let filter = app
         .inspector
         .class_filter
@@ -152,7 +172,11 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
             Row::new(vec![
                 Cell::from(format!("{:>w$}", p.index, w = index_w)),
                 Cell::from(truncate(&app.class_name(p.predicted()), name_w)),
-                Cell::from(format!("{:.3}", p.confidence())),
+                Cell::from(match sort {
+                    SortOrder::NearestThreshold => format!("{:.3}", p.confidence()),
+                    SortOrder::Outlier => p.outlier.map_or("–".into(), score5),
+                    SortOrder::Uncertainty => p.uncertainty.map_or("–".into(), score5),
+                }),
                 Cell::from(truncate(&truth_text, name_w)).style(truth_style),
                 Cell::from(truncate(&mark, mark_w)).style(mstyle),
             ])
@@ -161,7 +185,12 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
     let header = Row::new(vec![
         "#".to_string(),
         truncate("predicted", name_w),
-        "conf".to_string(),
+        match sort {
+            SortOrder::NearestThreshold => "conf",
+            SortOrder::Outlier => "outl",
+            SortOrder::Uncertainty => "σ",
+        }
+        .to_string(),
         "truth".to_string(),
         "you".to_string(),
     ])
@@ -278,6 +307,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw("unknown"),
         ]),
     });
+    text.extend(policy_line(app, p, info.status, round));
     text.push(Line::from(vec![
         Span::raw("status ").fg(widgets::DIM),
         Span::raw(format!(
@@ -346,6 +376,47 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.extend(text);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// What the policy made of the sample: its pseudo-label weight when accepted, its class's
+/// threshold (and the user's own τ_c for the next round), its MC-dropout uncertainty and
+/// outlier score when the round computed them.
+fn policy_line(
+    app: &App,
+    p: &crate::train::events::PoolPrediction,
+    status: SampleStatus,
+    round: Option<&crate::train::events::PseudoRound>,
+) -> Option<Line<'static>> {
+    let c = p.predicted();
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut part = |label: &str, value: String, style: Style| {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" · ").fg(widgets::DIM));
+        }
+        spans.push(Span::raw(format!("{label} ")).fg(widgets::DIM));
+        spans.push(Span::styled(value, style));
+    };
+    if status.is_accepted() {
+        part("weight", format!("{:.2}", p.weight), Style::new());
+    }
+    if let Some(t) = round.and_then(|r| r.class_thresholds.get(c)) {
+        part("class τ", format!("{t:.2}"), Style::new());
+    }
+    if let Some(own) = app.controls.dialled_class(c) {
+        let style = if app.controls.class_pending(c) {
+            Style::new().fg(widgets::PENDING)
+        } else {
+            Style::new()
+        };
+        part("yours", format!("{own:.2}* next round"), style);
+    }
+    if let Some(u) = p.uncertainty {
+        part("MC-dropout σ", format!("{u:.3}"), Style::new());
+    }
+    if let Some(o) = p.outlier {
+        part("outlier score", score5(o), Style::new());
+    }
+    (!spans.is_empty()).then(|| Line::from(spans))
 }
 
 fn draw_picker(frame: &mut Frame, area: Rect, app: &App) {

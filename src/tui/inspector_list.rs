@@ -13,6 +13,45 @@ pub enum InspectorList {
     Accepted,
 }
 
+/// The order of the inspector's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Nearest the threshold first (rejected: most confident; accepted: least confident).
+    NearestThreshold,
+    /// Highest outlier score first (samples without one last).
+    Outlier,
+    /// Largest MC-dropout uncertainty first (samples without one last).
+    Uncertainty,
+}
+
+impl SortOrder {
+    /// Every order, in the cycle's order.
+    pub const ALL: [Self; 3] = [Self::NearestThreshold, Self::Outlier, Self::Uncertainty];
+
+    /// The list title's words for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NearestThreshold => "nearest τ first",
+            Self::Outlier => "most outlying first",
+            Self::Uncertainty => "most uncertain first",
+        }
+    }
+
+    /// The score it sorts by, largest first (`None` for the confidence order).
+    fn score(self, p: &PoolPrediction) -> Option<f32> {
+        match self {
+            Self::NearestThreshold => None,
+            Self::Outlier => p.outlier,
+            Self::Uncertainty => p.uncertainty,
+        }
+    }
+
+    /// Whether any of `predictions` has this order's score.
+    fn available(self, predictions: &[PoolPrediction]) -> bool {
+        self == Self::NearestThreshold || predictions.iter().any(|p| self.score(p).is_some())
+    }
+}
+
 /// State of the pseudo-label inspector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InspectorState {
@@ -20,6 +59,8 @@ pub struct InspectorState {
     pub list: InspectorList,
     /// Only samples predicted as this class.
     pub class_filter: Option<usize>,
+    /// The list's order.
+    pub sort: SortOrder,
     /// Indices into the predictions of the rows shown, in order.
     pub rows: Vec<usize>,
     /// Selected row.
@@ -37,6 +78,7 @@ impl Default for InspectorState {
         Self {
             list: InspectorList::Rejected,
             class_filter: None,
+            sort: SortOrder::NearestThreshold,
             rows: Vec::new(),
             selected: 0,
             offset: 0,
@@ -56,6 +98,9 @@ impl InspectorState {
     /// keeping the selected sample if it is still listed.
     pub fn refresh(&mut self, predictions: &[PoolPrediction], samples: &[SampleInfo]) {
         let keep = self.selected_sample();
+        if !self.sort.available(predictions) {
+            self.sort = SortOrder::NearestThreshold;
+        }
         let want_accepted = self.list == InspectorList::Accepted;
         let filter = self.class_filter;
         let mut rows: Vec<usize> = (0..predictions.len())
@@ -69,14 +114,23 @@ impl InspectorState {
                 listed && filter.is_none_or(|c| predictions[i].predicted() == c)
             })
             .collect();
+        let sort = self.sort;
         rows.sort_by(|&a, &b| {
-            let (ca, cb) = (predictions[a].confidence(), predictions[b].confidence());
+            let (pa, pb) = (&predictions[a], &predictions[b]);
+            // Scored samples first, largest score first.
+            let by_score = match (sort.score(pa), sort.score(pb)) {
+                (Some(x), Some(y)) => y.total_cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            let (ca, cb) = (pa.confidence(), pb.confidence());
             let by_conf = if want_accepted {
                 ca.total_cmp(&cb)
             } else {
                 cb.total_cmp(&ca)
             };
-            by_conf.then(predictions[a].index.cmp(&predictions[b].index))
+            by_score.then(by_conf).then(pa.index.cmp(&pb.index))
         });
         self.rows = rows;
         self.selected = keep
@@ -135,6 +189,26 @@ impl InspectorState {
             _ => None,
         };
         self.rebuild_from_top(predictions, samples);
+    }
+
+    /// Moves to the next order the predictions have scores for, from the top of the list;
+    /// returns false (order unchanged) when they have none besides the confidence.
+    pub fn cycle_sort(&mut self, predictions: &[PoolPrediction], samples: &[SampleInfo]) -> bool {
+        let at = SortOrder::ALL
+            .iter()
+            .position(|s| *s == self.sort)
+            .unwrap_or(0);
+        let next = (1..SortOrder::ALL.len())
+            .map(|n| SortOrder::ALL[(at + n) % SortOrder::ALL.len()])
+            .find(|s| s.available(predictions));
+        match next {
+            Some(sort) => {
+                self.sort = sort;
+                self.rebuild_from_top(predictions, samples);
+                true
+            }
+            None => false,
+        }
     }
 
     fn rebuild_from_top(&mut self, predictions: &[PoolPrediction], samples: &[SampleInfo]) {

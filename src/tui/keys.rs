@@ -101,12 +101,20 @@ pub enum Command {
     ToggleConfusionScale,
     /// Confusion matrix: validation / test.
     ToggleConfusionSplit,
-    /// Scroll the event log one entry up (focused log only).
-    ScrollLogUp,
-    /// Scroll the event log one entry down (focused log only).
-    ScrollLogDown,
+    /// Up in the focused panel: the event log scrolls one entry up, the pseudo-label panel
+    /// selects the previous class.
+    FocusedUp,
+    /// Down in the focused panel: the event log scrolls one entry down, the pseudo-label panel
+    /// selects the next class.
+    FocusedDown,
     /// Back to the newest log entry (focused log only).
     ScrollLogEnd,
+    /// Move the selected class's own threshold τ_c by this much (pseudo-label panel focused).
+    DialClassThreshold(f32),
+    /// Give the selected class's threshold back to the policy (pseudo-label panel focused).
+    ClearClassThreshold,
+    /// Inspector list order: nearest τ, most outlying, most uncertain.
+    CycleSort,
     /// Move the inspector selection by this many rows.
     MoveSelection(isize),
     /// Select the first row.
@@ -149,7 +157,9 @@ impl Command {
     /// The step this command moves by, as the help writes it.
     pub fn step_text(self) -> Option<String> {
         match self {
-            Command::DialThreshold(d) | Command::DialWeight(d) => Some(format!("{:.2}", d.abs())),
+            Command::DialThreshold(d) | Command::DialWeight(d) | Command::DialClassThreshold(d) => {
+                Some(format!("{:.2}", d.abs()))
+            }
             Command::MoveSelection(n) => Some(n.unsigned_abs().to_string()),
             _ => None,
         }
@@ -339,15 +349,35 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding {
         mode: M::Dashboard,
         keys: &[
-            (Code(KeyCode::Up), C::ScrollLogUp),
-            (Char('k'), C::ScrollLogUp),
-            (Code(KeyCode::Down), C::ScrollLogDown),
-            (Char('j'), C::ScrollLogDown),
+            (Code(KeyCode::Up), C::FocusedUp),
+            (Char('k'), C::FocusedUp),
+            (Code(KeyCode::Down), C::FocusedDown),
+            (Char('j'), C::FocusedDown),
             (Code(KeyCode::End), C::ScrollLogEnd),
         ],
         label: "↑ ↓ end",
-        help: "scroll the event log",
-        hint: None,
+        help: "scroll log / select class",
+        hint: hint("↑↓", "class"),
+    },
+    KeyBinding {
+        mode: M::Dashboard,
+        keys: &[
+            (Code(KeyCode::Left), C::DialClassThreshold(-THRESHOLD_STEP)),
+            (Code(KeyCode::Right), C::DialClassThreshold(THRESHOLD_STEP)),
+        ],
+        label: "← →",
+        help: "class τ -{step} / +{step}",
+        hint: hint("← →", "class τ"),
+    },
+    KeyBinding {
+        mode: M::Dashboard,
+        keys: &[
+            (Code(KeyCode::Backspace), C::ClearClassThreshold),
+            (Code(KeyCode::Delete), C::ClearClassThreshold),
+        ],
+        label: "bksp del",
+        help: "class τ back to the policy",
+        hint: hint("bksp", "policy"),
     },
     KeyBinding {
         mode: M::Inspector,
@@ -399,6 +429,13 @@ pub const KEYS: &[KeyBinding] = &[
         label: "f F",
         help: "filter: next/prev class",
         hint: hint("f", "class"),
+    },
+    KeyBinding {
+        mode: M::Inspector,
+        keys: &[(Char('o'), C::CycleSort)],
+        label: "o",
+        help: "order: τ/outlier/uncertain",
+        hint: None,
     },
     KeyBinding {
         mode: M::Inspector,
@@ -546,6 +583,14 @@ pub const HINT_ORDER: [(KeyMode, &[Command]); 4] = [
     (KeyMode::Confirm, &[C::ConfirmStop, C::CancelQuit]),
 ];
 
+/// The hints the pseudo-label panel shows on its border when focused (dashboard keys that act
+/// on its selected class).
+pub const PSEUDO_PANEL_HINTS: [Command; 3] = [
+    C::FocusedDown,
+    C::DialClassThreshold(THRESHOLD_STEP),
+    C::ClearClassThreshold,
+];
+
 /// The table lines whose keys work in `context`.
 pub fn bindings_in(context: KeyMode) -> impl Iterator<Item = &'static KeyBinding> {
     KEYS.iter().filter(move |b| b.mode.active_in(context))
@@ -588,7 +633,12 @@ pub fn hints(context: KeyMode) -> Vec<Hint> {
         .iter()
         .find(|(mode, _)| *mode == context)
         .map_or(&[][..], |(_, order)| *order);
-    order
+    hints_for(context, order)
+}
+
+/// The hints of `commands` among the bindings of `context`, in order.
+pub fn hints_for(context: KeyMode, commands: &[Command]) -> Vec<Hint> {
+    commands
         .iter()
         .filter_map(|command| {
             bindings_in(context)

@@ -215,23 +215,51 @@ fn confident_rejections_are_explained_by_the_class_quota() {
 /// The live fixture with its latest round decided again by the engine under `policy` (its
 /// verdicts and reasons written on the predictions, as a round of a new run carries them).
 fn decided_by(policy: &dyn crate::train::pseudo::PseudoLabeller) -> App {
+    decided_with(fixture::live_app(), policy, 0.0)
+}
+
+/// `app`'s latest round decided again by the engine under `policy` with this outlier filter:
+/// its predictions, its round figures and the policy the run announces.
+fn decided_with(
+    mut app: App,
+    policy: &dyn crate::train::pseudo::PseudoLabeller,
+    outlier_fraction: f32,
+) -> App {
     use crate::train::pseudo::{Mark, RoundInput, decide_round};
-    let mut app = fixture::live_app();
+    use crate::train::pseudo_round::{PseudoLabels, round_update};
     let mut predictions = (*app.predictions).clone();
-    let info = app.info.clone().unwrap();
+    let mut info = app.info.clone().unwrap();
+    info.policy = Some(policy.spec());
+    info.outlier_filter = outlier_fraction;
+    app.info = Some(info.clone());
     let marks = vec![Mark::None; predictions.len()];
     let round = decide_round(
         policy,
-        &RoundInput::new(
-            &predictions,
-            &marks,
-            app.dialled_threshold(),
-            &info.labeled_per_class,
-            info.classes.len(),
-            app.predictions_round.max(1),
-        ),
+        &RoundInput {
+            outlier_fraction,
+            ..RoundInput::new(
+                &predictions,
+                &marks,
+                app.dialled_threshold(),
+                &info.labeled_per_class,
+                info.classes.len(),
+                app.predictions_round.max(1),
+            )
+        },
     );
     round.mark(&mut predictions);
+    let old = app.pseudo.clone().unwrap();
+    let mut update = round_update(
+        old.round,
+        old.threshold,
+        old.pseudo_weight,
+        &round,
+        PseudoLabels::default().commit(&round),
+        Vec::new(),
+    );
+    update.newly_accepted = old.newly_accepted.min(update.accepted);
+    update.dropped = old.dropped;
+    app.pseudo = Some(update);
     let samples = app
         .samples
         .iter()
@@ -286,33 +314,209 @@ fn the_inspector_shows_the_engines_reason() {
     );
 }
 
+/// The pseudo-label panel drawn unfocused.
+fn pseudo_panel(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| layout::draw_panel(f, f.area(), app, Panel::Pseudo, false))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
 #[test]
 fn per_class_thresholds_are_drawn_as_such() {
     let mut app = fixture::live_app();
-    let uniform = panel(&app, Panel::Pseudo, 160, 48);
+    let uniform = pseudo_panel(&app, 160, 48);
     assert!(uniform.contains("round 2 · τ 0.90") && uniform.contains("τ0.90"));
     assert!(!uniform.contains("per-class"), "{uniform}");
+    let row = uniform.lines().find(|l| l.contains("3-dress")).unwrap();
+    assert!(
+        !row.contains("τ0.90"),
+        "no τ column when one τ holds: {row}"
+    );
+    // A round with a threshold per class and no predictions to decide a what-if from.
     let mut round = app.pseudo.clone().unwrap();
     round.class_thresholds = (0..10).map(|c| 0.8 + 0.02 * c as f32).collect();
     app.pseudo = Some(round);
-    let text = panel(&app, Panel::Pseudo, 160, 48);
+    app.what_if_thresholds.clear();
+    let text = pseudo_panel(&app, 160, 48);
     assert!(text.contains("round 2 · per-class τ 0.80–0.98"), "{text}");
-    assert!(text.contains("per-class τ≈0.89"), "{text}");
     let row = text
         .lines()
         .find(|l| l.contains("3-dress"))
         .expect("the class rows");
     assert!(row.contains("τ0.86"), "{row}");
-    // The marker stands at the mean, not at the dialled τ.
+    // Many distinct thresholds: their range on the axis, labelled, ▲ at both ends.
     let axis = text.lines().find(|l| l.contains('▲')).unwrap();
-    let labels = text.lines().find(|l| l.contains("per-class τ≈")).unwrap();
+    assert_eq!(axis.matches('▲').count(), 2, "{axis}");
+    assert!(axis.contains("▲━━"), "{axis}");
+    assert!(text.contains("τ0.80–0.98"), "{text}");
     let col = |line: &str, pat: char| line.chars().position(|c| c == pat).unwrap();
     let uniform_axis = uniform.lines().find(|l| l.contains('▲')).unwrap();
     assert!(
         col(axis, '▲') < col(uniform_axis, '▲'),
         "{axis}\n{uniform_axis}"
     );
-    assert!(labels.contains("≈0.89"));
+}
+
+#[test]
+fn flexmatch_thresholds_on_the_panel() {
+    let app = decided_by(&crate::train::pseudo::FlexMatch);
+    let text = pseudo_panel(&app, 120, 30);
+    assert!(text.contains("· flexmatch"), "{text}");
+    // Three distinct thresholds: a marker each.
+    let axis = text.lines().find(|l| l.contains('▲')).unwrap();
+    assert_eq!(axis.matches('▲').count(), 3, "{axis}");
+    insta::assert_snapshot!("pseudo_flexmatch_120x30", text);
+}
+
+#[test]
+fn a_class_override_on_the_focused_panel() {
+    let mut app = fixture::live_app();
+    // Focused: the class column, the selection and the keys on the border.
+    press(&mut app, "4");
+    for _ in 0..3 {
+        press_code(&mut app, KeyCode::Down);
+    }
+    for _ in 0..5 {
+        press_code(&mut app, KeyCode::Left);
+    }
+    assert_eq!(app.controls.dialled_class(3), Some(0.85));
+    let text = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("pseudo_class_override_pending_80x24", text);
+    let row = text.lines().find(|l| l.contains("3-dress")).unwrap();
+    assert!(row.contains("τ0.85*"), "{row}");
+    assert!(
+        text.contains("3-dress · ↑↓:class ← →:class τ bksp:policy"),
+        "{text}"
+    );
+    assert!(text.contains("what-if τ 0.90 +1 class τ"), "{text}");
+    // Two thresholds now: a marker at each, labelled with both ends.
+    let axis = text.lines().find(|l| l.contains('▲')).unwrap();
+    assert_eq!(axis.matches('▲').count(), 2, "{axis}");
+    assert!(text.contains("τ0.85–0.90"), "{text}");
+    // The pending τ_c is yellow; once acknowledged it is not.
+    let colour = |app: &mut App| {
+        let terminal = draw(app, 80, 24);
+        let buf = terminal.backend().buffer().clone();
+        let y = (0..buf.area.height)
+            .find(|&y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .contains("3-dress")
+            })
+            .unwrap();
+        let x = (0..buf.area.width)
+            .find(|&x| buf[(x, y)].symbol() == "*")
+            .unwrap();
+        buf[(x, y)].fg
+    };
+    assert_eq!(colour(&mut app), Color::Yellow);
+    app.on_update(crate::train::events::Update::ControlApplied(
+        crate::train::events::AppliedControl {
+            control: crate::train::Control::SetClassThreshold {
+                class: 3,
+                value: Some(0.85),
+            },
+            global_step: 230,
+            round: 2,
+            epoch: 3,
+            time: "t".into(),
+            error: None,
+        },
+    ));
+    assert_ne!(colour(&mut app), Color::Yellow);
+    let text = screen(&mut app, 120, 40);
+    assert!(
+        text.contains("τ of `3-dress` set to 0.85 (applies next round)"),
+        "{text}"
+    );
+    insta::assert_snapshot!("dashboard_class_override_120x40", text);
+}
+
+#[test]
+fn soft_weights_and_the_effective_number() {
+    let mut app = decided_by(&crate::train::pseudo::SoftMatch);
+    let round = app.pseudo.clone().unwrap();
+    let sum_w = round.effective.unwrap();
+    assert!(
+        sum_w < round.accepted as f32 - 1.0,
+        "softmatch weighs: {sum_w}"
+    );
+    let text = pseudo_panel(&app, 80, 22);
+    insta::assert_snapshot!("pseudo_softmatch_80x22", text);
+    assert!(text.contains(&format!("Σw {sum_w:.1}")), "{text}");
+    assert!(text.contains("weights 0▕"), "{text}");
+    assert!(text.contains("self-adaptive τ (nothing to dial)"), "{text}");
+    // The plain threshold rule weighs every pseudo-label 1: neither is shown.
+    let plain = pseudo_panel(&fixture::live_app(), 80, 22);
+    assert!(
+        !plain.contains("Σw") && !plain.contains("weights"),
+        "{plain}"
+    );
+    insta::assert_snapshot!("dashboard_softmatch_120x40", screen(&mut app, 120, 40));
+}
+
+/// The live fixture with MC-dropout uncertainties and outlier scores on its predictions.
+fn scored_app() -> App {
+    let mut app = fixture::live_app();
+    let mut predictions = (*app.predictions).clone();
+    for (i, p) in predictions.iter_mut().enumerate() {
+        p.uncertainty = Some(((i * 37) % 23) as f32 / 100.0);
+        p.outlier = Some(((i * 53) % 31) as f32 / 4.0);
+    }
+    let samples = app.samples.clone();
+    app.set_predictions(
+        app.predictions_round,
+        std::sync::Arc::new(predictions),
+        samples,
+    );
+    decided_with(
+        app,
+        &crate::train::pseudo::Uncertainty {
+            passes: 8,
+            kappa: 0.1,
+        },
+        0.05,
+    )
+}
+
+#[test]
+fn uncertain_and_outlier_rejections_are_counted_and_inspected() {
+    let mut app = scored_app();
+    let round = app.pseudo.clone().unwrap();
+    assert!(round.rejected_uncertain > 0 && round.rejected_outlier > 0);
+    let text = pseudo_panel(&app, 80, 22);
+    insta::assert_snapshot!("pseudo_uncertainty_80x22", text);
+    assert!(
+        text.contains(&format!(
+            "rejected {} uncertain, {} outlier",
+            round.rejected_uncertain, round.rejected_outlier
+        )),
+        "{text}"
+    );
+    assert!(text.contains("what-if κ 0.10 (preview)"), "{text}");
+    // The inspector, most outlying first: the score column and the sample's figures.
+    press(&mut app, "io");
+    let text = screen(&mut app, 120, 40);
+    insta::assert_snapshot!("inspector_by_outlier_120x40", text);
+    assert!(text.contains("most outlying first"), "{text}");
+    let i = app.selected_sample().unwrap();
+    let p = &app.predictions[i];
+    assert_eq!(
+        p.rejection,
+        Some(crate::train::pseudo::RejectReason::Outlier)
+    );
+    // Wide enough for the reason on one line.
+    let text = screen(&mut app, 200, 48);
+    assert!(
+        text.contains("among the pool's most outlying samples"),
+        "{text}"
+    );
+    assert!(text.contains("outlier score"), "{text}");
+    assert!(text.contains("MC-dropout σ"), "{text}");
+    assert!(text.contains("class τ 0.90"), "{text}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::train::events::{AppliedControl, Update};
 use crate::train::pseudo::{self, PolicySpec};
 use crate::tui::event_log::LogLevel;
 use crate::tui::fixture;
-use crate::tui::inspector_list::InspectorList;
+use crate::tui::inspector_list::{InspectorList, SortOrder};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -582,4 +582,258 @@ fn clock_advances_elapsed_between_progress_updates_and_eta_freezes_when_paused()
     assert!((app.eta().unwrap() - eta0).abs() < 1e-9);
     app.on_update(Update::Finished(fixture::summary(StopReason::MaxRounds)));
     assert_eq!(app.eta(), None);
+}
+
+/// The engine's own what-if under `spec` with the app's marks, at `threshold`, with these
+/// per-class thresholds.
+fn engine_what_if_with(
+    app: &App,
+    spec: &PolicySpec,
+    threshold: f32,
+    overrides: &[Option<f32>],
+) -> (usize, usize, usize) {
+    let info = app.info.as_ref().unwrap();
+    let marks = acceptance::marks(&app.predictions, &app.samples, &app.marks);
+    let w = pseudo::what_if(
+        spec.build().as_ref(),
+        &pseudo::RoundInput {
+            class_overrides: overrides,
+            ..pseudo::RoundInput::new(
+                &app.predictions,
+                &marks,
+                threshold,
+                &info.labeled_per_class,
+                info.classes.len(),
+                app.predictions_round.max(1),
+            )
+        },
+    );
+    (w.accepted, w.known, w.correct)
+}
+
+fn counts(w: WhatIf) -> (usize, usize, usize) {
+    (w.accepted, w.known, w.correct)
+}
+
+#[test]
+fn a_class_threshold_is_dialled_on_the_focused_panel_and_pending_until_acknowledged() {
+    let mut app = fixture::live_app();
+    // Not focused: nothing is sent, the flash says where to go.
+    assert!(app.on_key(key(KeyCode::Right)).is_empty());
+    assert!(app.flash.as_ref().unwrap().contains("pseudo-label panel"));
+    app.on_key(ch('4'));
+    assert_eq!(app.focus, Panel::Pseudo);
+    app.on_key(key(KeyCode::Down));
+    app.on_key(ch('j'));
+    assert_eq!(app.class_cursor, 2);
+    // From the τ the round applied to the class (0.90), one step at a time.
+    assert_eq!(
+        app.on_key(key(KeyCode::Left)),
+        vec![Action::Send(Control::SetClassThreshold {
+            class: 2,
+            value: Some(0.89)
+        })]
+    );
+    assert_eq!(
+        app.on_key(key(KeyCode::Left)),
+        vec![Action::Send(Control::SetClassThreshold {
+            class: 2,
+            value: Some(0.88)
+        })]
+    );
+    assert_eq!(app.controls.pending_class.get(&2), Some(&Some(0.88)));
+    assert_eq!(app.controls.class_threshold(2), None, "not before the ack");
+    assert_eq!(
+        app.controls.dialled_class_thresholds(),
+        vec![None, None, Some(0.88)]
+    );
+    // An older acknowledgement keeps the newer value pending.
+    let set = |value| Control::SetClassThreshold { class: 2, value };
+    app.on_update(applied(set(Some(0.89)), None));
+    assert_eq!(app.controls.class_threshold(2), Some(0.89));
+    assert!(app.controls.class_pending(2));
+    app.on_update(applied(set(Some(0.88)), None));
+    assert_eq!(app.controls.class_threshold(2), Some(0.88));
+    assert!(!app.controls.class_pending(2));
+    assert!(
+        app.log
+            .last()
+            .unwrap()
+            .text
+            .contains("τ of `2-pullover` set to 0.88 (applies next round)")
+    );
+    // Back to the policy: sent, pending, then gone once acknowledged.
+    assert_eq!(
+        app.on_key(key(KeyCode::Backspace)),
+        vec![Action::Send(set(None))]
+    );
+    assert_eq!(app.controls.pending_class.get(&2), Some(&None));
+    assert_eq!(app.controls.dialled_class(2), None);
+    app.on_update(applied(set(None), None));
+    assert!(app.controls.class_thresholds.is_empty());
+    assert!(!app.controls.any_class_pending());
+    assert!(
+        app.on_key(key(KeyCode::Delete)).is_empty(),
+        "already the policy's"
+    );
+    // ↑ stops at the first class; in the log panel the same keys scroll the log instead.
+    for _ in 0..5 {
+        app.on_key(key(KeyCode::Up));
+    }
+    assert_eq!(app.class_cursor, 0);
+    app.on_key(ch('5'));
+    app.on_key(key(KeyCode::Down));
+    assert_eq!(app.class_cursor, 0);
+}
+
+#[test]
+fn a_refused_class_threshold_leaves_the_policy_in_charge() {
+    let mut app = fixture::live_app();
+    app.on_key(ch('4'));
+    let sent = app.on_key(key(KeyCode::Right));
+    let [Action::Send(control)] = &sent[..] else {
+        panic!("{sent:?}")
+    };
+    app.on_update(applied(control.clone(), Some("class 0 does not exist")));
+    assert_eq!(app.controls.class_threshold(0), None);
+    assert!(!app.controls.any_class_pending());
+}
+
+#[test]
+fn the_what_if_line_decides_with_the_class_thresholds_in_force_and_sent() {
+    let mut app = fixture::live_app();
+    let before = counts(app.what_if.unwrap());
+    app.on_key(ch('4'));
+    // Class 0 down to 0.82: its samples between 0.82 and 0.90 join.
+    for _ in 0..8 {
+        app.on_key(key(KeyCode::Left));
+    }
+    let want = app.controls.dialled_class(0).unwrap();
+    assert!((want - 0.82).abs() < 1e-6, "{want}");
+    let overrides = [Some(want)];
+    assert_eq!(
+        counts(app.what_if.unwrap()),
+        engine_what_if_with(&app, &PolicySpec::Threshold, 0.9, &overrides)
+    );
+    assert!(app.what_if.unwrap().accepted > before.0);
+    assert!((app.what_if_thresholds[0] - 0.82).abs() < 1e-6);
+    assert_eq!(app.what_if_thresholds[1], 0.9);
+    // Acknowledged: still in the decision.
+    app.on_update(applied(
+        Control::SetClassThreshold {
+            class: 0,
+            value: Some(want),
+        },
+        None,
+    ));
+    assert_eq!(
+        counts(app.what_if.unwrap()),
+        engine_what_if_with(&app, &PolicySpec::Threshold, 0.9, &overrides)
+    );
+}
+
+#[test]
+fn read_only_class_thresholds_only_move_the_what_if_line() {
+    let mut app = fixture::read_only_app();
+    let before = app.what_if.unwrap().accepted;
+    app.on_key(ch('4'));
+    for _ in 0..20 {
+        assert!(app.on_key(key(KeyCode::Left)).is_empty());
+    }
+    assert!(
+        app.flash
+            .as_ref()
+            .unwrap()
+            .contains("only moves the what-if line")
+    );
+    assert_eq!(app.controls.preview_class.get(&0), Some(&Some(0.7)));
+    assert!(app.controls.pending_class.is_empty());
+    assert!(app.what_if.unwrap().accepted > before);
+    app.on_key(key(KeyCode::Backspace));
+    assert_eq!(app.what_if.unwrap().accepted, before);
+}
+
+#[test]
+fn the_dial_moves_the_policys_own_parameter_as_a_preview() {
+    let mut app = app_with_policy(Some(PolicySpec::Curriculum { step: 0.2 }));
+    let before = app.what_if.unwrap();
+    assert!(
+        app.on_key(ch(']')).is_empty(),
+        "no control changes the step"
+    );
+    assert_eq!(app.param_preview, Some(0.21));
+    assert_eq!(app.controls.pending_threshold, None);
+    assert!(app.flash.as_ref().unwrap().contains("preview"));
+    app.on_key(ch('}'));
+    assert_eq!(app.param_preview, Some(0.26));
+    let spec = PolicySpec::Curriculum { step: 0.26 };
+    assert_eq!(
+        counts(app.what_if.unwrap()),
+        engine_what_if_with(&app, &spec, 0.9, &[])
+    );
+    assert!(app.what_if.unwrap().accepted > before.accepted);
+    // Back to the run's own step: no preview left.
+    app.on_key(ch('{'));
+    app.on_key(ch('['));
+    assert_eq!(app.param_preview, None);
+    assert_eq!(app.what_if.unwrap(), before);
+
+    let mut app = app_with_policy(Some(PolicySpec::Uncertainty {
+        passes: 4,
+        kappa: 0.05,
+    }));
+    app.on_key(ch('{'));
+    assert_eq!(app.param_preview, Some(0.0));
+    assert_eq!(
+        app.dialled_policy(),
+        PolicySpec::Uncertainty {
+            passes: 4,
+            kappa: 0.0
+        }
+    );
+
+    let mut app = app_with_policy(Some(PolicySpec::Softmatch));
+    let before = app.what_if.unwrap();
+    assert!(app.on_key(ch(']')).is_empty());
+    assert!(app.flash.as_ref().unwrap().contains("nothing to dial"));
+    assert_eq!(app.what_if.unwrap(), before);
+    assert!(before.effective < before.accepted as f32, "soft weights");
+}
+
+#[test]
+fn the_inspector_sorts_by_outlier_score_and_uncertainty_when_the_round_has_them() {
+    let mut app = fixture::live_app();
+    app.on_key(ch('i'));
+    app.on_key(ch('o'));
+    assert_eq!(app.inspector.sort, SortOrder::NearestThreshold);
+    assert!(app.flash.as_ref().unwrap().contains("no outlier"));
+    let mut predictions = (*app.predictions).clone();
+    for (i, p) in predictions.iter_mut().enumerate() {
+        p.outlier = (i % 3 != 0).then_some((i * 7 % 11) as f32);
+        p.uncertainty = Some((i % 5) as f32 / 10.0);
+    }
+    let samples = app.samples.clone();
+    app.set_predictions(app.predictions_round, Arc::new(predictions), samples);
+    app.on_key(ch('o'));
+    assert_eq!(app.inspector.sort, SortOrder::Outlier);
+    let scores: Vec<Option<f32>> = app
+        .inspector
+        .rows
+        .iter()
+        .map(|&r| app.predictions[r].outlier)
+        .collect();
+    let scored = scores.iter().take_while(|s| s.is_some()).count();
+    assert!(
+        scored > 0 && scores[scored..].iter().all(Option::is_none),
+        "unscored last"
+    );
+    assert!(
+        scores[..scored].windows(2).all(|w| w[0] >= w[1]),
+        "most outlying first"
+    );
+    assert_eq!(app.inspector.selected, 0);
+    app.on_key(ch('o'));
+    assert_eq!(app.inspector.sort, SortOrder::Uncertainty);
+    app.on_key(ch('o'));
+    assert_eq!(app.inspector.sort, SortOrder::NearestThreshold);
 }

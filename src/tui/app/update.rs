@@ -108,6 +108,7 @@ impl App {
     /// runs a benchmark) leaves.
     fn run_over(&mut self) {
         self.controls.settle();
+        self.recompute_what_if();
         if self.mode == Mode::Live && (self.stopping || self.exit_on_finish) {
             self.exit = true;
         }

@@ -29,9 +29,12 @@ fn every_command() -> Vec<Command> {
         C::ToggleLossWindow,
         C::ToggleConfusionScale,
         C::ToggleConfusionSplit,
-        C::ScrollLogUp,
-        C::ScrollLogDown,
+        C::FocusedUp,
+        C::FocusedDown,
         C::ScrollLogEnd,
+        C::DialClassThreshold(THRESHOLD_STEP),
+        C::ClearClassThreshold,
+        C::CycleSort,
         C::MoveSelection(1),
         C::SelectFirst,
         C::SelectLast,
@@ -68,9 +71,12 @@ fn every_command() -> Vec<Command> {
             | C::ToggleLossWindow
             | C::ToggleConfusionScale
             | C::ToggleConfusionSplit
-            | C::ScrollLogUp
-            | C::ScrollLogDown
+            | C::FocusedUp
+            | C::FocusedDown
             | C::ScrollLogEnd
+            | C::DialClassThreshold(_)
+            | C::ClearClassThreshold
+            | C::CycleSort
             | C::MoveSelection(_)
             | C::SelectFirst
             | C::SelectLast
@@ -111,6 +117,10 @@ fn named_keys(text: &str) -> Vec<Key> {
             "↑" => code(KeyCode::Up),
             "↓" => code(KeyCode::Down),
             "↑↓" => vec![Code(KeyCode::Up), Code(KeyCode::Down)],
+            "←" => code(KeyCode::Left),
+            "→" => code(KeyCode::Right),
+            "bksp" => code(KeyCode::Backspace),
+            "del" => code(KeyCode::Delete),
             "space" => vec![Char(' ')],
             "Ctrl-C" => vec![Ctrl('c')],
             "jk" => vec![Char('j'), Char('k')],
@@ -213,6 +223,7 @@ fn help_text_shows_the_steps_the_keys_apply() {
     assert_eq!(line("= -"), format!("λ +{w:.2} / -{w:.2}"));
     assert_eq!(line("+ _"), format!("λ ±{WEIGHT_BIG_STEP:.2} (with shift)"));
     assert_eq!(line("PgUp PgDn"), format!("move by {PAGE}"));
+    assert_eq!(line("← →"), format!("class τ -{t:.2} / +{t:.2}"));
     assert!(help.iter().all(|(_, text)| !text.contains('{')));
 }
 
@@ -225,6 +236,11 @@ fn every_hint_names_a_line_of_its_context() {
         key_bar(KeyMode::Dashboard),
         "?:help q:quit p:pause s:save i:inspector [ ]:τ - =:λ tab:focus space:toggle"
     );
+    let panel: Vec<String> = hints_for(KeyMode::Dashboard, &PSEUDO_PANEL_HINTS)
+        .iter()
+        .map(|h| format!("{}:{}", h.keys, h.word))
+        .collect();
+    assert_eq!(panel, ["↑↓:class", "← →:class τ", "bksp:policy"]);
     assert_eq!(
         key_bar(KeyMode::Inspector),
         "?:help ↑↓:select tab:list f:class a:accept l:label x:exclude [ ]:τ esc:back"
