@@ -55,6 +55,16 @@ impl Tmux {
         assert!(status.success(), "tmux send-keys {keys:?} failed");
     }
 
+    /// Presses a named key (`Down`, `Right`…).
+    fn key(&self, name: &str) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", &self.session, name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux send-keys {name} failed");
+    }
+
     fn screen(&self) -> String {
         let out = self
             .command()
@@ -255,6 +265,18 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
     });
     assert!(!screen.contains("sent: "), "{screen}");
 
+    // A class's own threshold: focus the pseudo-label panel, pick the second class, one step
+    // up from the τ the round applied to it (0.53); shown `*`, logged once acknowledged.
+    tmux.send("4");
+    tmux.key("Down");
+    tmux.key("Right");
+    let screen = tmux.wait_for("the class threshold in the event log", long, |s| {
+        s.lines()
+            .any(|l| l.contains('│') && l.contains("τ of `") && l.contains("set to 0.54"))
+    });
+    assert!(screen.contains("τ0.54*"), "{screen}");
+    assert!(screen.contains("+1 class τ"), "{screen}");
+
     // Quit: asks, then stops (checkpoint) and leaves once the trainer has finished.
     tmux.send("q");
     tmux.wait_for("the quit question", long, |s| {
@@ -279,6 +301,7 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
             "set_threshold",
             "pause",
             "accept_sample",
+            "set_class_threshold",
             "stop"
         ],
         "{events:#?}"
@@ -287,6 +310,12 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
         let v = got[i].1["control"]["value"].as_f64().unwrap();
         assert!((v - value).abs() < 1e-4, "{v} != {value}");
     }
+    let class = &got[5].1["control"];
+    assert_eq!(class["class"], 1, "{events:#?}");
+    assert!(
+        (class["value"].as_f64().unwrap() - 0.54).abs() < 1e-4,
+        "{class}"
+    );
     assert!(events.iter().all(|e| e["error"].is_null()), "{events:#?}");
     let steps: Vec<u64> = events
         .iter()

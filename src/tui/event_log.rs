@@ -173,9 +173,27 @@ pub fn pseudo_round_text(p: &PseudoRound) -> String {
         .accepted_accuracy
         .map(|a| format!(", {:.1}% correct", a * 100.0))
         .unwrap_or_default();
+    // The thresholds the policy applied when they differ between classes, else τ.
+    let tau = match crate::tui::acceptance::per_class_thresholds(&p.class_thresholds) {
+        Some(t) => {
+            let lo = t.iter().copied().fold(f32::INFINITY, f32::min);
+            let hi = t.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            format!("per-class τ {lo:.2}–{hi:.2}")
+        }
+        // One threshold for all: the policy's (a cut of its own for policies without τ).
+        None => format!(
+            "τ={:.2}",
+            p.class_thresholds.first().copied().unwrap_or(p.threshold)
+        ),
+    };
+    let soft = p
+        .effective
+        .filter(|&e| (e - p.accepted as f32).abs() > 0.005)
+        .map(|e| format!("Σw {e:.1}, "))
+        .unwrap_or_default();
     format!(
-        "round {}: accepted {}/{} pseudo-labels at τ={:.2} (+{} new, -{} dropped{quality})",
-        p.round, p.accepted, p.pool_size, p.threshold, p.newly_accepted, p.dropped
+        "round {}: accepted {}/{} pseudo-labels at {tau} ({soft}+{} new, -{} dropped{quality})",
+        p.round, p.accepted, p.pool_size, p.newly_accepted, p.dropped
     )
 }
 
@@ -267,6 +285,25 @@ pub fn draw(frame: &mut Frame, area: Rect, log: &EventLog, focused: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_names_its_per_class_thresholds_and_soft_weights() {
+        let mut p = crate::tui::fixture::updates()
+            .into_iter()
+            .find_map(|u| match u {
+                crate::train::events::Update::PseudoLabels(p) => Some(p),
+                _ => None,
+            })
+            .unwrap();
+        assert!(pseudo_round_text(&p).contains("pseudo-labels at τ=0.90 (+65 new"));
+        p.class_thresholds = vec![0.9, 0.62, 0.75];
+        p.effective = Some(p.accepted as f32 - 10.3);
+        let text = pseudo_round_text(&p);
+        assert!(
+            text.contains("at per-class τ 0.62–0.90 (Σw 54.7, +65 new"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn the_log_is_bounded_and_scrolls_within_it() {

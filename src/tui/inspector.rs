@@ -10,6 +10,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
+use crate::train::pseudo::{Dial, PolicySpec};
 use crate::tui::acceptance::{per_class_thresholds, why_rejected};
 use crate::tui::app::App;
 use crate::tui::images::halfblock;
@@ -251,10 +252,14 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         .as_ref()
         .filter(|r| r.round == app.predictions_round);
     let why = why_rejected(info.status, p, round.map(|r| r.threshold));
-    // Against its class's threshold when the round had one per class, else the dialled τ.
+    // Against its class's threshold when the round had one per class or its policy does not
+    // use τ, else the dialled τ. Softmatch cuts the aligned confidence, not this one: no side.
+    let policy = app.policy();
     let class_tau = round
-        .and_then(|r| per_class_thresholds(&r.class_thresholds))
-        .and_then(|t| t.get(p.predicted()).copied());
+        .filter(|r| {
+            per_class_thresholds(&r.class_thresholds).is_some() || policy.dial() != Dial::Threshold
+        })
+        .and_then(|r| r.class_thresholds.get(p.predicted()).copied());
     let (tau, tau_name) = match class_tau {
         Some(t) => (t, "its class τ"),
         None => (app.dialled_threshold(), "τ"),
@@ -263,6 +268,11 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         "at or above"
     } else {
         "below"
+    };
+    let versus = if policy == PolicySpec::Softmatch {
+        String::new()
+    } else {
+        format!(" ({side} {tau_name} {tau:.2})")
     };
     let mut text = vec![
         Line::from(vec![
@@ -276,7 +286,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw("predicted ").fg(widgets::DIM),
             Span::raw(app.class_name(p.predicted())).bold(),
             Span::raw(format!(" {:.1}%", p.confidence() * 100.0)),
-            Span::raw(format!(" ({side} {tau_name} {tau:.2})")).fg(widgets::DIM),
+            Span::raw(versus).fg(widgets::DIM),
         ]),
     ];
     let mut top = vec![Span::raw(format!("top-{} ", p.top.len())).fg(widgets::DIM)];

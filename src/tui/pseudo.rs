@@ -649,7 +649,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, focused: bool) {
                     });
                 format!("per-class τ {lo:.2}–{hi:.2}")
             }
-            None => format!("τ {:.2}", p.threshold),
+            None => format!(
+                "τ {:.2}",
+                p.class_thresholds.first().copied().unwrap_or(p.threshold)
+            ),
         };
         title.push(Span::raw(format!("· round {} · {tau} ", p.round)).fg(widgets::DIM));
     }
