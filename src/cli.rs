@@ -275,6 +275,16 @@ pub struct TrainArgs {
     /// Model architecture.
     #[arg(long, value_enum)]
     pub model: Option<ModelKind>,
+    /// Start from trained weights: a run directory or .bpk, a PyTorch state_dict (.pt/.pth)
+    /// or .safetensors.
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
+    /// Epochs at the start of the warm-up that train only the last layer.
+    #[arg(long, allow_negative_numbers = true)]
+    pub freeze_backbone_epochs: Option<usize>,
+    /// Learning rate of all but the last layer as a multiple of --learning-rate, in [0, 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub backbone_lr_scale: Option<f64>,
     /// Image channels, 1 or 3 (default: from the data).
     #[arg(long, allow_negative_numbers = true)]
     pub channels: Option<usize>,
@@ -469,6 +479,8 @@ impl TrainArgs {
             runs_dir,
             device,
             model,
+            freeze_backbone_epochs,
+            backbone_lr_scale,
             threshold,
             pseudo_weight,
             pseudo_policy,
@@ -504,6 +516,9 @@ impl TrainArgs {
         );
         if self.channels.is_some() {
             cfg.channels = self.channels;
+        }
+        if self.init_from.is_some() {
+            cfg.init_from = self.init_from.clone();
         }
         if self.image_size.is_some() {
             cfg.image_size = self.image_size;

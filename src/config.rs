@@ -75,6 +75,15 @@ pub struct TrainConfig {
     pub device: String,
     /// Model architecture.
     pub model: ModelKind,
+    /// Start from these weights instead of random ones: a run directory or `.bpk` written by
+    /// selftrain, a PyTorch `state_dict` (`.pt` / `.pth`) or a `.safetensors` file. The last
+    /// layer starts new when its class count differs.
+    pub init_from: Option<PathBuf>,
+    /// Epochs at the start of the warm-up during which only the last layer trains.
+    pub freeze_backbone_epochs: usize,
+    /// Learning rate of everything but the last layer, as a multiple of `learning_rate`, in
+    /// [0, 1] (after `freeze_backbone_epochs`).
+    pub backbone_lr_scale: f64,
     /// Image channels (1 or 3); absent = from the data.
     pub channels: Option<usize>,
     /// Image size `[height, width]`; absent = the data's size when all agree, else 32×32.
@@ -173,6 +182,9 @@ impl Default for TrainConfig {
             runs_dir: PathBuf::from("runs"),
             device: "auto".into(),
             model: ModelKind::Default,
+            init_from: None,
+            freeze_backbone_epochs: 0,
+            backbone_lr_scale: 1.0,
             channels: None,
             image_size: None,
             threshold: 0.8,
@@ -364,11 +376,11 @@ impl TrainConfig {
             ));
         }
         if self.pseudo_policy == Acceptance::Uncertainty
-            && (self.model != ModelKind::Default || self.dropout == 0.0)
+            && (!self.model.has_dropout() || self.dropout == 0.0)
         {
             return Err(invalid(
                 "pseudo_policy",
-                "`uncertainty` needs dropout for its MC-dropout passes: use the default model with dropout > 0",
+                "`uncertainty` needs dropout for its MC-dropout passes: use a model other than `small`, with dropout > 0",
             ));
         }
         if !(self.min_labeled_share.is_finite() && (0.0..=1.0).contains(&self.min_labeled_share)) {
@@ -413,6 +425,12 @@ impl TrainConfig {
                     format!("must be within [0, 100], got {value}"),
                 ));
             }
+        }
+        if !(self.backbone_lr_scale.is_finite() && (0.0..=1.0).contains(&self.backbone_lr_scale)) {
+            return Err(invalid(
+                "backbone_lr_scale",
+                format!("must be within [0, 1], got {}", self.backbone_lr_scale),
+            ));
         }
         if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
             return Err(invalid(

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 
 use crate::data::folder::decode_image_file;
-use crate::model::Cnn;
+use crate::model::Classifier;
 use crate::run::{ModelInfo, files, read_model_info};
 use crate::train::steps::{argmax, predict_pixels};
 
@@ -15,7 +15,7 @@ pub struct LoadedModel {
     /// Architecture, classes and input shape.
     pub info: ModelInfo,
     /// The network, in validation mode.
-    pub model: Cnn,
+    pub model: Classifier,
     /// The device it lives on.
     pub device: Device,
 }
@@ -36,7 +36,7 @@ pub fn load_model(run_dir: &Path, checkpoint: &str, device: Device) -> anyhow::R
     let model = info
         .model
         .init(&device)
-        .try_load_record(record)
+        .try_load(record)
         .map_err(|e| anyhow::anyhow!("{}: checkpoint does not fit the model: {e}", ckpt.display()))?
         .valid();
     Ok(LoadedModel {

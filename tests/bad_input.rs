@@ -889,6 +889,16 @@ const OUT_OF_RANGE: &[(&str, &str, &str)] = &[
         "selection_standard_errors",
     ),
     ("channels = 2", "--channels=2", "channels"),
+    (
+        "backbone_lr_scale = 1.5",
+        "--backbone-lr-scale=1.5",
+        "backbone_lr_scale",
+    ),
+    (
+        "backbone_lr_scale = -0.1",
+        "--backbone-lr-scale=-0.1",
+        "backbone_lr_scale",
+    ),
     ("image_size = [0, 0]", "--image-size=0x0", "image_size"),
     (
         "image_size = [2, 5000]",
@@ -1688,5 +1698,122 @@ fn resuming_on_changed_data_names_a_new_class_and_warns_about_changed_files() {
     }
     let out = resume(&run);
     assert_error(&out, &["resume.json", "class 'd' was added"]);
+    cleanup(&data);
+}
+
+#[test]
+fn init_from_takes_a_run_and_refuses_files_that_are_not_weights_of_this_model() {
+    let data = tiny_dataset("init-from");
+    let dir = data.parent().unwrap().to_path_buf();
+    let out = train(&data, &["--model", "resnet8"]);
+    let source = dir.join("source-run");
+    let _ = std::fs::remove_dir_all(&source);
+    std::fs::rename(assert_trained(&out, &data), &source).unwrap();
+    let source_arg = source.to_str().unwrap();
+
+    // A run directory of the same architecture: its best model, said in the event log, then
+    // fine-tuned with a frozen, then slower backbone.
+    let out = train(
+        &data,
+        &[
+            "--model",
+            "resnet8",
+            "--init-from",
+            source_arg,
+            "--freeze-backbone-epochs",
+            "1",
+            "--backbone-lr-scale",
+            "0.1",
+        ],
+    );
+    let run = assert_trained(&out, &data);
+    assert!(
+        all_output(&out).contains("initialised from") && all_output(&out).contains("best.bpk"),
+        "{}",
+        describe(&out)
+    );
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("backbone_lr_scale = 0.1"), "{config}");
+
+    // Another architecture than the run's.
+    let out = train(&data, &["--init-from", source_arg]);
+    assert_error(&out, &["--init-from", "resnet8", "--model resnet8"]);
+
+    // The grey model's first convolution does not fit colour input: named, with both shapes.
+    let out = train(
+        &data,
+        &[
+            "--model",
+            "resnet8",
+            "--channels",
+            "3",
+            "--init-from",
+            source_arg,
+        ],
+    );
+    assert_error(
+        &out,
+        &[
+            "best.bpk",
+            "`conv1.weight`",
+            "[16, 1, 3, 3]",
+            "[16, 3, 3, 3]",
+        ],
+    );
+
+    // Missing, truncated, and a PyTorch file of something else.
+    let missing = dir.join("missing.pt");
+    let out = train(
+        &data,
+        &[
+            "--model",
+            "resnet8",
+            "--init-from",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_error(&out, &["missing.pt", "no such file"]);
+    let bytes = std::fs::read(source.join("best.bpk")).unwrap();
+    let truncated = dir.join("truncated.bpk");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let out = train(
+        &data,
+        &[
+            "--model",
+            "resnet8",
+            "--init-from",
+            truncated.to_str().unwrap(),
+        ],
+    );
+    assert_error(&out, &["truncated.bpk", "not a readable"]);
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/whole-model.pt");
+    let out = train(
+        &data,
+        &["--model", "resnet8", "--init-from", other.to_str().unwrap()],
+    );
+    assert_error(
+        &out,
+        &["whole-model.pt", "none of its tensors fits", "`0.bias`"],
+    );
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, "x").unwrap();
+    let out = train(
+        &data,
+        &["--model", "resnet8", "--init-from", notes.to_str().unwrap()],
+    );
+    assert_error(&out, &["notes.txt", "unknown kind of weights file"]);
+
+    // The same from a TOML file.
+    let file = dir.join("init.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "model = \"resnet8\"\ninit_from = \"{}\"\n",
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let out = train(&data, &["--config", file.to_str().unwrap()]);
+    assert_error(&out, &["missing.pt", "no such file"]);
     cleanup(&data);
 }

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use selftrain::data::ImageShape;
 use selftrain::device::{DeviceSpec, burn_device};
-use selftrain::model::{Cnn, CnnConfig, ModelKind};
+use selftrain::model::{Classifier, ModelConfig, ModelKind};
 use selftrain::train::steps::{predict_pixels, train_step};
 
 const SHAPE: ImageShape = ImageShape {
@@ -22,25 +22,27 @@ fn pixels(n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn config() -> CnnConfig {
+fn config() -> ModelConfig {
     // Dropout off: it draws random masks, which differ between backends by design.
-    CnnConfig::new(ModelKind::Default, 1, 28, 28, 10).with_dropout(0.0)
+    ModelConfig::new(ModelKind::Default, 1, 28, 28, 10).with_dropout(0.0)
 }
 
-fn same_weights_on(model: &Cnn, device: &Device) -> Cnn {
-    let bytes = model.clone().into_record().into_bytes().unwrap();
+fn same_weights_on(model: &Classifier, device: &Device) -> Classifier {
+    let bytes = model.to_record().into_bytes().unwrap();
     config()
         .init(device)
-        .load_record(ModuleRecord::from_bytes(bytes).unwrap())
+        .try_load(ModuleRecord::from_bytes(bytes).unwrap())
+        .unwrap()
 }
 
-fn params(model: &Cnn) -> Vec<f32> {
+fn params(model: &Classifier) -> Vec<f32> {
     // Serialize and read back through a flex model to compare every parameter.
-    let bytes = model.valid().into_record().into_bytes().unwrap();
+    let bytes = model.valid().to_record().into_bytes().unwrap();
     let flex = burn_device(DeviceSpec::Flex);
     let m = config()
         .init(&flex)
-        .load_record(ModuleRecord::from_bytes(bytes).unwrap());
+        .try_load(ModuleRecord::from_bytes(bytes).unwrap())
+        .unwrap();
     let mut out = Vec::new();
     let probe = predict_pixels(&m, &pixels(4), 4, SHAPE, 4, &flex);
     out.extend(probe);
@@ -83,10 +85,28 @@ fn one_training_step_gives_the_same_result() {
     let mut opt_a = burn::optim::AdamConfig::new().init();
     let mut opt_b = burn::optim::AdamConfig::new().init();
     let (ma, la) = train_step(
-        model, &mut opt_a, &x, SHAPE, &targets, &pseudo, &weights, 0.5, 1e-3, &flex,
+        model,
+        &mut opt_a,
+        &x,
+        SHAPE,
+        &targets,
+        &pseudo,
+        &weights,
+        0.5,
+        1e-3.into(),
+        &flex,
     );
     let (mb, lb) = train_step(
-        on_tch, &mut opt_b, &x, SHAPE, &targets, &pseudo, &weights, 0.5, 1e-3, &tch,
+        on_tch,
+        &mut opt_b,
+        &x,
+        SHAPE,
+        &targets,
+        &pseudo,
+        &weights,
+        0.5,
+        1e-3.into(),
+        &tch,
     );
     assert!(
         ((la.total - lb.total) / la.total).abs() < 1e-4,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::stats::peak_rss_mib;
 use crate::data::ImageShape;
 use crate::device::DeviceSpec;
-use crate::model::{CnnConfig, ModelKind};
+use crate::model::{ModelConfig, ModelKind};
 use crate::train::steps::{predict_pixels, train_step};
 
 /// Benchmark settings.
@@ -85,7 +85,7 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
     let device = crate::device::burn_device(opts.device).autodiff();
     device.seed(0);
     let s = opts.shape;
-    let cfg = CnnConfig::new(opts.model, s.channels, s.height, s.width, opts.num_classes);
+    let cfg = ModelConfig::for_kind(opts.model, s.channels, s.height, s.width, opts.num_classes);
     let mut model = cfg.init(&device);
     let mut optimizer = burn::optim::AdamConfig::new().init();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -94,7 +94,7 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
     let targets: Vec<usize> = (0..b).map(|i| i % opts.num_classes).collect();
     let pseudo = vec![false; b];
     let weights = vec![1.0; opts.num_classes];
-    let mut step = |model: crate::model::Cnn| {
+    let mut step = |model: crate::model::Classifier| {
         train_step(
             model,
             &mut optimizer,
@@ -104,7 +104,7 @@ pub fn run(opts: &BenchOptions) -> BenchReport {
             &pseudo,
             &weights,
             1.0,
-            1e-3,
+            1e-3.into(),
             &device,
         )
         .0

@@ -3,7 +3,7 @@
 //! killed by the operating system without a word.
 
 use crate::data::ImageShape;
-use crate::model::{CnnConfig, ModelKind};
+use crate::model::{ModelConfig, ModelKind};
 
 /// Environment variable that replaces the machine's available memory (in bytes, or with a
 /// `K`, `M` or `G` suffix for KiB, MiB, GiB): for tests, and to budget a run below what the
@@ -59,32 +59,135 @@ impl MemoryEstimate {
     }
 }
 
-/// Number of parameters of the model for `size` (as [`crate::model::Cnn`] builds it).
+/// Number of parameters of the model for `size` (as [`crate::model::ModelConfig`] builds it),
+/// counting BatchNorm's running statistics as burn does.
 pub fn parameter_count(size: &RunSize) -> u64 {
+    let cfg = config(size);
+    match cfg.kind.resnet_layout() {
+        None => cnn_parameter_count(&cfg),
+        Some(layout) => {
+            let k = cfg.num_classes as u64;
+            let width = cfg.feature_width() as u64;
+            resnet_layers(&cfg, layout)
+                .iter()
+                .map(|l| l.cin * l.cout * l.kernel * l.kernel + 4 * l.cout)
+                .sum::<u64>()
+                + width * k
+                + k
+        }
+    }
+}
+
+fn config(size: &RunSize) -> ModelConfig {
     let ImageShape {
         channels,
         height,
         width,
     } = size.shape;
-    let cfg = CnnConfig::new(size.model, channels, height, width, size.num_classes);
+    ModelConfig::for_kind(size.model, channels, height, width, size.num_classes)
+}
+
+fn cnn_parameter_count(cfg: &ModelConfig) -> u64 {
     let (c, f1, f2, hidden, k) = (
-        channels as u64,
+        cfg.channels as u64,
         cfg.filters as u64,
         cfg.filters as u64 * 2,
         cfg.hidden as u64,
-        size.num_classes as u64,
+        cfg.num_classes as u64,
     );
-    let with_bn = size.model == ModelKind::Default;
+    let with_bn = cfg.kind == ModelKind::Default;
     // Convolutions have a bias without BatchNorm; BatchNorm has γ, β and two running stats.
     let norm = |f: u64| if with_bn { 4 * f } else { f };
-    let flat = f2 * (height as u64 / 4) * (width as u64 / 4);
+    let flat = f2 * (cfg.height as u64 / 4) * (cfg.width as u64 / 4);
     c * f1 * 9 + norm(f1) + f1 * f2 * 9 + norm(f2) + flat * hidden + hidden + hidden * k + k
+}
+
+/// One convolution (with its BatchNorm) of a ResNet and the pixels of its output.
+struct ConvLayer {
+    cin: u64,
+    cout: u64,
+    kernel: u64,
+    out_pixels: u64,
+}
+
+/// Every convolution of a ResNet in order, shortcuts included.
+fn resnet_layers(cfg: &ModelConfig, layout: crate::model::ResNetLayout) -> Vec<ConvLayer> {
+    use crate::model::ResNetLayout;
+    let f = cfg.filters as u64;
+    let (mut h, mut w) = (cfg.height as u64, cfg.width as u64);
+    let down = |x: u64, k: u64, s: u64| (x + 2 * (k / 2) - k) / s + 1;
+    let mut layers = Vec::new();
+    let (stem_kernel, stem_stride, stages): (u64, u64, Vec<(u64, u64, u64)>) = match layout {
+        ResNetLayout::Cifar { blocks_per_stage } => {
+            let n = blocks_per_stage as u64;
+            (3, 1, vec![(f, n, 1), (2 * f, n, 2), (4 * f, n, 2)])
+        }
+        ResNetLayout::ImageNet18 => (
+            7,
+            2,
+            vec![(f, 2, 1), (2 * f, 2, 2), (4 * f, 2, 2), (8 * f, 2, 2)],
+        ),
+    };
+    h = down(h, stem_kernel, stem_stride);
+    w = down(w, stem_kernel, stem_stride);
+    layers.push(ConvLayer {
+        cin: cfg.channels as u64,
+        cout: f,
+        kernel: stem_kernel,
+        out_pixels: h * w,
+    });
+    if layout == ResNetLayout::ImageNet18 {
+        h = down(h, 3, 2);
+        w = down(w, 3, 2);
+    }
+    let mut cin = f;
+    for (cout, blocks, stride) in stages {
+        for b in 0..blocks {
+            let s = if b == 0 { stride } else { 1 };
+            let (bh, bw) = (down(h, 3, s), down(w, 3, s));
+            let conv = |cin, kernel| ConvLayer {
+                cin,
+                cout,
+                kernel,
+                out_pixels: bh * bw,
+            };
+            layers.push(conv(cin, 3));
+            layers.push(conv(cout, 3));
+            if s != 1 || cin != cout {
+                layers.push(conv(cin, 1));
+            }
+            (h, w, cin) = (bh, bw, cout);
+        }
+    }
+    layers
+}
+
+/// `f32` values one image keeps alive while training (per convolution: its output, the
+/// BatchNorm's and the ReLU's, for the backward pass) and, separately, while predicting (the
+/// input and the two largest outputs alive at once).
+fn activations_per_image(size: &RunSize) -> (f64, f64) {
+    let cfg = config(size);
+    let p = (size.shape.height * size.shape.width) as f64;
+    let c = size.shape.channels as f64;
+    match cfg.kind.resnet_layout() {
+        None => {
+            let f = cfg.filters as f64;
+            ((c + 6.0 * f) * p, (2.0 * c + 2.0 * f) * p)
+        }
+        Some(layout) => {
+            let layers = resnet_layers(&cfg, layout);
+            let outputs = layers.iter().map(|l| (l.cout * l.out_pixels) as f64);
+            let train = c * p + 3.0 * outputs.clone().sum::<f64>();
+            let largest = outputs.fold(0.0, f64::max);
+            (train, 2.0 * c * p + 2.0 * largest)
+        }
+    }
 }
 
 /// Estimates the peak memory of a run.
 ///
-/// With `P = height × width`, `C` channels, `f` filters of the first convolution (`2f` of the
-/// second), `B` the training batch and `I` the largest prediction batch:
+/// With `P = height × width`, `C` channels, `f` filters of the CNN's first convolution (`2f` of
+/// the second), `B` the training batch and `I` the largest prediction batch:
 ///
 /// - images: `N × (C·P + 160)` bytes for the `u8` pixels, paths and labels of all `N` images,
 ///   plus the labelled images once more (the validation split is copied out of them) and one
@@ -94,7 +197,7 @@ pub fn parameter_count(size: &RunSize) -> u64 {
 /// - training batch: `B × 4 × (C + 6f)·P` bytes: the `f32` activations autodiff keeps per image
 ///   (convolution, BatchNorm and ReLU outputs of the first block at full resolution, `3f`; the
 ///   second block's at a quarter of the pixels, `1.5f`; pooling outputs and indices) and the
-///   gradients alive during the backward pass;
+///   gradients alive during the backward pass; for a ResNet, three outputs per convolution;
 /// - prediction batch: `I × 4 × (2C + 2f)·P` bytes: without autodiff, the input (and its
 ///   channels-last copy for the convolution) and two full-resolution outputs of the first block
 ///   are alive at once;
@@ -103,16 +206,13 @@ pub fn parameter_count(size: &RunSize) -> u64 {
 /// Measured peaks (360 sample images resized to 64×64 and 128×128, batch 64, prediction batch
 /// 256: 0.26–0.30 and 0.86–1.04 GiB) are 58–76% of this estimate.
 pub fn estimate(size: &RunSize) -> MemoryEstimate {
-    let p = (size.shape.height * size.shape.width) as f64;
-    let c = size.shape.channels as f64;
-    let f = CnnConfig::new(size.model, 1, 4, 4, 2).filters as f64;
     let image = size.shape.len() as u64;
     let copies =
         size.images as u64 + size.labelled as u64 + size.decode_chunk.min(size.images) as u64;
     let images = copies * image + size.images as u64 * PER_IMAGE_BOOKKEEPING;
     let model = parameter_count(size) * F32 * 8;
-    let train_per_image = F32 as f64 * (c + 6.0 * f) * p;
-    let predict_per_image = F32 as f64 * (2.0 * c + 2.0 * f) * p;
+    let (train, predict) = activations_per_image(size);
+    let (train_per_image, predict_per_image) = (F32 as f64 * train, F32 as f64 * predict);
     let batch = (size.batch_size as f64 * train_per_image)
         .max(size.inference_batch as f64 * predict_per_image);
     MemoryEstimate {
@@ -198,11 +298,17 @@ mod tests {
         let device = crate::device::burn_device(
             crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
         );
-        for (model, side) in [(ModelKind::Default, 28), (ModelKind::Small, 12)] {
+        for (model, side) in [
+            (ModelKind::Default, 28),
+            (ModelKind::Small, 12),
+            (ModelKind::Resnet8, 28),
+            (ModelKind::Resnet20, 17),
+            (ModelKind::Resnet18, 32),
+        ] {
             let mut s = size(side, 64);
             s.model = model;
             s.shape.channels = 3;
-            let cfg = CnnConfig::new(model, 3, side, side, 10);
+            let cfg = ModelConfig::for_kind(model, 3, side, side, 10);
             // burn counts BatchNorm's running statistics too.
             let built = cfg.init(&device).num_params() as u64;
             assert_eq!(parameter_count(&s), built, "{model:?}");

@@ -6,41 +6,8 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// Which architecture to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// The classic small CNN: conv(32)–pool–conv(64)–pool–fc(128)–fc.
-    Small,
-    /// The same shape with BatchNorm after each convolution and dropout before the last layer.
-    Default,
-}
-
-/// Everything needed to rebuild a model (saved beside its checkpoints).
-#[derive(Config, Debug, PartialEq)]
-pub struct CnnConfig {
-    /// Architecture.
-    pub kind: ModelKind,
-    /// Input channels.
-    pub channels: usize,
-    /// Input height.
-    pub height: usize,
-    /// Input width.
-    pub width: usize,
-    /// Number of classes.
-    pub num_classes: usize,
-    /// Dropout before the last layer (default model only).
-    #[config(default = 0.3)]
-    pub dropout: f64,
-    /// Filters of the first convolution (the second has twice as many).
-    #[config(default = 32)]
-    pub filters: usize,
-    /// Width of the hidden fully connected layer.
-    #[config(default = 128)]
-    pub hidden: usize,
-}
+use super::{ModelConfig, ModelKind};
 
 /// The classifier. Input `[batch, channels, height, width]` in `[0, 1]`, output logits.
 #[derive(Module, Debug)]
@@ -56,34 +23,32 @@ pub struct Cnn {
     activation: Relu,
 }
 
-impl CnnConfig {
-    /// Builds the model on `device` with freshly initialised weights.
-    pub fn init(&self, device: &Device) -> Cnn {
-        let with_bn = self.kind == ModelKind::Default;
-        let f1 = self.filters;
-        let f2 = self.filters * 2;
+impl Cnn {
+    /// A freshly initialised CNN of `config` (`small` or `default`).
+    pub fn new(config: &ModelConfig, device: &Device) -> Self {
+        let with_bn = config.kind == ModelKind::Default;
+        let f1 = config.filters;
+        let f2 = config.filters * 2;
         let conv = |cin, cout| {
             Conv2dConfig::new([cin, cout], [3, 3])
                 .with_padding(PaddingConfig2d::Same)
                 .with_bias(!with_bn)
                 .init(device)
         };
-        let flat = f2 * (self.height / 4) * (self.width / 4);
+        let flat = f2 * (config.height / 4) * (config.width / 4);
         Cnn {
-            conv1: conv(self.channels, f1),
+            conv1: conv(config.channels, f1),
             bn1: with_bn.then(|| BatchNormConfig::new(f1).init(device)),
             conv2: conv(f1, f2),
             bn2: with_bn.then(|| BatchNormConfig::new(f2).init(device)),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(flat, self.hidden).init(device),
-            dropout: DropoutConfig::new(if with_bn { self.dropout } else { 0.0 }).init(),
-            fc2: LinearConfig::new(self.hidden, self.num_classes).init(device),
+            fc1: LinearConfig::new(flat, config.hidden).init(device),
+            dropout: DropoutConfig::new(if with_bn { config.dropout } else { 0.0 }).init(),
+            fc2: LinearConfig::new(config.hidden, config.num_classes).init(device),
             activation: Relu::new(),
         }
     }
-}
 
-impl Cnn {
     /// Logits `[batch, classes]` for images `[batch, channels, height, width]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.classify(self.features(images))
@@ -118,6 +83,11 @@ impl Cnn {
         self.fc2.forward(features * mask)
     }
 
+    /// The last layer.
+    pub fn head(&self) -> &Linear {
+        &self.fc2
+    }
+
     /// The dropout probability before the last layer (0 for the small model).
     pub fn dropout_prob(&self) -> f64 {
         self.dropout.prob
@@ -135,7 +105,7 @@ mod tests {
         );
         for kind in [ModelKind::Small, ModelKind::Default] {
             for (c, h, w) in [(1, 28, 28), (3, 32, 30), (1, 7, 9)] {
-                let model = CnnConfig::new(kind, c, h, w, 5).init(&device);
+                let model = Cnn::new(&ModelConfig::new(kind, c, h, w, 5), &device);
                 let out = model.forward(Tensor::zeros([2, c, h, w], &device));
                 assert_eq!(out.dims(), [2, 5]);
             }
@@ -151,9 +121,7 @@ mod tests {
         let images =
             || Tensor::<4>::from_data(TensorData::new(pixels.clone(), [2, 3, 8, 8]), &device);
         for kind in [ModelKind::Small, ModelKind::Default] {
-            let model = CnnConfig::new(kind, 3, 8, 8, 4)
-                .with_hidden(10)
-                .init(&device);
+            let model = Cnn::new(&ModelConfig::new(kind, 3, 8, 8, 4).with_hidden(10), &device);
             let features = model.features(images());
             assert_eq!(features.dims(), [2, 10]);
             let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
@@ -166,9 +134,9 @@ mod tests {
             let ones = Tensor::<2>::ones([2, 10], &device);
             assert_eq!(whole, values(model.classify_masked(features, ones)));
         }
-        let model = CnnConfig::new(ModelKind::Default, 3, 8, 8, 4).init(&device);
+        let model = Cnn::new(&ModelConfig::new(ModelKind::Default, 3, 8, 8, 4), &device);
         assert_eq!(model.dropout_prob(), 0.3);
-        let small = CnnConfig::new(ModelKind::Small, 3, 8, 8, 4).init(&device);
+        let small = Cnn::new(&ModelConfig::new(ModelKind::Small, 3, 8, 8, 4), &device);
         assert_eq!(small.dropout_prob(), 0.0);
     }
 }

@@ -13,13 +13,13 @@ pub use crate::serde_nan::{f32_or_nan, f64_or_nan};
 
 use super::version::{FORMAT_VERSION, legacy_format_version};
 use crate::data::ImageShape;
-use crate::model::CnnConfig;
+use crate::model::ModelConfig;
 
 /// What `predict` (and `cv`) need to rebuild a model from a run directory (`model.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
     /// Architecture.
-    pub model: CnnConfig,
+    pub model: ModelConfig,
     /// Class names in label order.
     pub classes: Vec<String>,
     /// Input shape.
@@ -33,7 +33,12 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     /// A description in the format this build writes.
-    pub fn new(model: CnnConfig, classes: Vec<String>, shape: ImageShape, device: String) -> Self {
+    pub fn new(
+        model: ModelConfig,
+        classes: Vec<String>,
+        shape: ImageShape,
+        device: String,
+    ) -> Self {
         Self {
             model,
             classes,

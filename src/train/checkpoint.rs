@@ -9,7 +9,7 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::data::fingerprint::DataFingerprint;
-use crate::model::{Cnn, CnnConfig};
+use crate::model::{Classifier, ModelConfig};
 use crate::run::{RunDir, files};
 use crate::train::controls::ControlState;
 use crate::train::pseudo_round::PseudoLabels;
@@ -158,17 +158,16 @@ impl ResumeState {
 }
 
 /// Serialises a model's record.
-pub fn model_bytes(model: &Cnn) -> anyhow::Result<Vec<u8>> {
+pub fn model_bytes(model: &Classifier) -> anyhow::Result<Vec<u8>> {
     model
-        .clone()
-        .into_record()
+        .to_record()
         .into_bytes()
         .map_err(|e| anyhow::anyhow!("serializing model: {e}"))
         .map(|b| b.to_vec())
 }
 
 /// Writes a model file of the run directory.
-pub fn write_model(run_dir: &RunDir, name: &str, model: &Cnn) -> anyhow::Result<()> {
+pub fn write_model(run_dir: &RunDir, name: &str, model: &Classifier) -> anyhow::Result<()> {
     run_dir
         .write(name, &model_bytes(model)?)
         .with_context(|| format!("writing {}", run_dir.file(name).display()))
@@ -194,16 +193,13 @@ pub fn load_model(
     run_dir: &RunDir,
     name: &str,
     checksum: Option<&str>,
-    config: &CnnConfig,
+    config: &ModelConfig,
     device: &Device,
-) -> anyhow::Result<Cnn> {
+) -> anyhow::Result<Classifier> {
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", run_dir.file(name).display());
     let record =
         ModuleRecord::from_bytes(read_bytes(run_dir, name, checksum)?).map_err(|e| fail(&e))?;
-    config
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| fail(&e))
+    config.init(device).try_load(record).map_err(|e| fail(&e))
 }
 
 /// Loads optimizer file `name` of the run directory into `fresh`, verifying the file against
@@ -225,7 +221,7 @@ pub fn load_optimizer(
 /// checksums are set here.
 pub fn save(
     run_dir: &RunDir,
-    model: &Cnn,
+    model: &Classifier,
     optimizer: &ModuleOptimizer,
     mut state: ResumeState,
 ) -> anyhow::Result<()> {

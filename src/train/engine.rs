@@ -25,7 +25,8 @@ use crate::config::TrainConfig;
 use crate::data::fingerprint::DataFingerprint;
 use crate::device::DeviceSpec;
 use crate::metrics::EvalReport;
-use crate::model::{Cnn, CnnConfig};
+use crate::model::init_from::{InitReport, init_from};
+use crate::model::{Classifier, ModelConfig};
 use crate::run::{CheckpointReason, RunDir, StopReason, files};
 use crate::train::batcher::{Item, Source, gather_pixels, plan_epoch};
 use crate::train::checkpoint::RunState;
@@ -37,7 +38,7 @@ use crate::train::pseudo::PseudoLabeller;
 use crate::train::publisher::Publisher;
 use crate::train::recorder::{LogLengths, Recorder};
 use crate::train::selection::SelectionRule;
-use crate::train::steps::{Batch, Mixup, new_optimizer, train_step_mixed};
+use crate::train::steps::{Batch, LearningRates, Mixup, new_optimizer, train_step_mixed};
 use crate::train::timing::Spent;
 
 mod evaluation;
@@ -129,15 +130,15 @@ struct Trainer<'p> {
     data: Arc<PreparedData>,
     device_name: String,
     device: Device,
-    model_config: CnnConfig,
-    model: Cnn,
+    model_config: ModelConfig,
+    model: Classifier,
     optimizer: ModuleOptimizer,
     /// The resumable state: a checkpoint saves it whole, a resume puts it back whole.
     run: RunState,
     /// The pseudo-labelling policy (its state goes into `run.labeller` at each checkpoint).
     labeller: Box<dyn PseudoLabeller>,
     /// The selected model (`best.bpk`), when there is one.
-    best_model: Option<Cnn>,
+    best_model: Option<Classifier>,
     controls: Receiver<Control>,
     recorder: Recorder<'p>,
     run_dir: RunDir,
@@ -173,7 +174,7 @@ impl<'p> Trainer<'p> {
         } = inputs;
         let device = crate::device::burn_device(spec).autodiff();
         device.seed(cfg.seed);
-        let model_config = CnnConfig::new(
+        let model_config = ModelConfig::for_kind(
             cfg.model,
             data.shape.channels,
             data.shape.height,
@@ -181,7 +182,12 @@ impl<'p> Trainer<'p> {
             data.num_classes(),
         )
         .with_dropout(cfg.dropout);
-        let model = model_config.init(&device);
+        // A resumed run's weights come from its checkpoint, not from `init_from`.
+        let (model, init_report) = if resume.is_some() {
+            (model_config.init(&device), None)
+        } else {
+            initial_model(&model_config, &cfg, &device)?
+        };
         let optimizer = new_optimizer(&cfg);
         let class_weights = class_weights(&cfg, &data.train.class_counts(data.num_classes()))?;
         let resume_at = resume.as_ref().map(|r| LogLengths {
@@ -220,12 +226,28 @@ impl<'p> Trainer<'p> {
             last_checkpoint: Instant::now(),
             last_checkpoint_step: None,
             data_fingerprint,
-            pending_warnings: Vec::new(),
+            pending_warnings: init_report.map(|r| r.to_string()).into_iter().collect(),
         };
         if let Some(r) = resume {
             trainer.restore(r)?;
         }
         Ok(trainer)
+    }
+
+    /// The step's learning rates at `progress` ∈ [0, 1] of the warm-up or round: the schedule's
+    /// rate for the last layer, scaled by `backbone_lr_scale` for the rest, which is frozen in
+    /// the first `freeze_backbone_epochs` of the warm-up.
+    fn learning_rates(&self, progress: f64) -> LearningRates {
+        let rate = self.cfg.lr_schedule.rate(self.cfg.learning_rate, progress);
+        let frozen = self.round == 0 && self.epoch <= self.cfg.freeze_backbone_epochs;
+        LearningRates {
+            head: rate,
+            backbone: if frozen {
+                0.0
+            } else {
+                rate * self.cfg.backbone_lr_scale
+            },
+        }
     }
 
     fn wall_secs(&self) -> f64 {
@@ -339,7 +361,7 @@ impl<'p> Trainer<'p> {
                 if self.cfg.reinit_each_round {
                     self.device
                         .seed(crate::train::seeds::reinit(self.cfg.seed, round));
-                    self.model = self.model_config.init(&self.device);
+                    self.model = initial_model(&self.model_config, &self.cfg, &self.device)?.0;
                     self.optimizer = new_optimizer(&self.cfg);
                 }
                 (1, 0)
@@ -487,6 +509,10 @@ impl<'p> Trainer<'p> {
             } else {
                 Mixup::draw(self.cfg.mixup, batch.len(), &mut step_rng)
             };
+            let rates = self.learning_rates(
+                ((self.epoch.max(1) - 1) as f64 + step as f64 / total_steps.max(1) as f64)
+                    / total_epochs.max(1) as f64,
+            );
             let model = self.model.clone();
             let (model, losses) = train_step_mixed(
                 model,
@@ -500,11 +526,7 @@ impl<'p> Trainer<'p> {
                 mixup.as_ref(),
                 &self.class_weights,
                 lambda,
-                self.cfg.lr_schedule.rate(
-                    self.cfg.learning_rate,
-                    ((self.epoch.max(1) - 1) as f64 + step as f64 / total_steps.max(1) as f64)
-                        / total_epochs.max(1) as f64,
-                ),
+                rates,
                 &self.device,
             );
             self.model = model;
@@ -557,4 +579,20 @@ impl<'p> Trainer<'p> {
 /// The same device without autodiff, for inference.
 fn valid_device(device: &Device) -> Device {
     device.clone().without_autodiff()
+}
+
+/// A fresh model of `config`: random weights, then `init_from`'s when the run names a file.
+fn initial_model(
+    config: &ModelConfig,
+    cfg: &TrainConfig,
+    device: &Device,
+) -> anyhow::Result<(Classifier, Option<InitReport>)> {
+    let model = config.init(device);
+    match &cfg.init_from {
+        None => Ok((model, None)),
+        Some(path) => {
+            let (model, report) = init_from(model, config, path)?;
+            Ok((model, Some(report)))
+        }
+    }
 }

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::data::{ImageSet, ImageShape};
-use crate::model::Cnn;
+use crate::model::Classifier;
 use crate::train::batcher::images_to_tensor;
 use crate::train::seeds::mix_seed;
 
@@ -155,7 +155,7 @@ impl Centroids {
 /// test-time augmentation); `None` when `interrupted` (asked before each batch) said true.
 #[allow(clippy::too_many_arguments)]
 pub fn embed_pixels(
-    model: &Cnn,
+    model: &Classifier,
     pixels: &[u8],
     n: usize,
     shape: ImageShape,
@@ -185,7 +185,7 @@ pub fn embed_pixels(
 
 /// [`Centroids`] of a labelled set's embeddings ([`embed_pixels`]); `None` when interrupted.
 pub fn labelled_centroids(
-    model: &Cnn,
+    model: &Classifier,
     set: &ImageSet,
     batch_size: usize,
     mirror: bool,
@@ -231,7 +231,7 @@ pub(crate) struct BatchSignals {
 /// augmentation). A stochastic pass applies the same mask to an image and its mirror image:
 /// it is one draw of the dropout network, to which the mirror averaging belongs.
 pub(crate) fn batch_signals(
-    model: &Cnn,
+    model: &Classifier,
     features: Tensor<2>,
     mirrored: Option<Tensor<2>>,
     first: usize,

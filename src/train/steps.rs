@@ -6,7 +6,7 @@ use burn::tensor::activation::{log_softmax, softmax};
 
 use crate::data::{ImageSet, ImageShape};
 use crate::metrics::{Calibration, ConfusionMatrix, EvalReport};
-use crate::model::Cnn;
+use crate::model::Classifier;
 use crate::train::batcher::{floats_to_tensor, images_to_tensor};
 use crate::train::events::PoolPrediction;
 use crate::train::signals::{PoolSignals, batch_signals};
@@ -116,10 +116,29 @@ impl Mixup {
     }
 }
 
+/// Learning rates of one step: the last layer's and the rest's (the backbone's, slower or
+/// frozen when fine-tuning from trained weights).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearningRates {
+    /// The last layer's.
+    pub head: f64,
+    /// Every other layer's (0 = frozen).
+    pub backbone: f64,
+}
+
+impl From<f64> for LearningRates {
+    fn from(rate: f64) -> Self {
+        Self {
+            head: rate,
+            backbone: rate,
+        }
+    }
+}
+
 /// Runs one optimizer step on a batch; returns the updated model and the losses.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step(
-    model: Cnn,
+    model: Classifier,
     optimizer: &mut ModuleOptimizer,
     pixels: &[u8],
     shape: ImageShape,
@@ -127,9 +146,9 @@ pub fn train_step(
     pseudo: &[bool],
     class_weights: &[f32],
     lambda: f32,
-    learning_rate: f64,
+    learning_rate: LearningRates,
     device: &Device,
-) -> (Cnn, StepLosses) {
+) -> (Classifier, StepLosses) {
     let pseudo_weights = unit_pseudo_weights(pseudo);
     let batch = Batch {
         pixels,
@@ -166,15 +185,15 @@ pub struct Batch<'a> {
 /// per-sample blended cross-entropies, attributed to each sample's own kind.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step_mixed(
-    model: Cnn,
+    model: Classifier,
     optimizer: &mut ModuleOptimizer,
     batch: Batch<'_>,
     mixup: Option<&Mixup>,
     class_weights: &[f32],
     lambda: f32,
-    learning_rate: f64,
+    learning_rate: LearningRates,
     device: &Device,
-) -> (Cnn, StepLosses) {
+) -> (Classifier, StepLosses) {
     let Batch {
         pixels,
         shape,
@@ -219,9 +238,24 @@ pub fn train_step_mixed(
     let read_done = std::time::Instant::now();
 
     let grads = loss.backward();
-    let grads = GradientsParams::from_grads(grads, &model);
-    let backward_done = std::time::Instant::now();
-    let model = optimizer.step(learning_rate, model, grads);
+    let (model, backward_done) = if learning_rate.backbone == learning_rate.head {
+        let grads = GradientsParams::from_grads(grads, &model);
+        let backward_done = std::time::Instant::now();
+        (
+            optimizer.step(learning_rate.head, model, grads),
+            backward_done,
+        )
+    } else {
+        let (head, backbone) = model.split_gradients(grads);
+        let backward_done = std::time::Instant::now();
+        let model = optimizer.step(learning_rate.head, model, head);
+        let model = if learning_rate.backbone > 0.0 {
+            optimizer.step(learning_rate.backbone, model, backbone)
+        } else {
+            model
+        };
+        (model, backward_done)
+    };
     times.optimizer = backward_done.elapsed().as_secs_f64();
     // On an eager backend the forward pass is done when `forward` returns and the read-back is
     // the copy to the host; on a lazy one the read-back would include the forward.
@@ -260,7 +294,7 @@ pub fn train_step_mixed(
 /// Class probabilities `[n × classes]` (row-major) for every image of `set`, in batches.
 /// `model` should be in validation mode (`model.valid()`).
 pub fn predict_probabilities(
-    model: &Cnn,
+    model: &Classifier,
     set: &ImageSet,
     batch_size: usize,
     device: &Device,
@@ -270,7 +304,7 @@ pub fn predict_probabilities(
 
 /// Class probabilities for `n` contiguous CHW images.
 pub fn predict_pixels(
-    model: &Cnn,
+    model: &Classifier,
     pixels: &[u8],
     n: usize,
     shape: ImageShape,
@@ -283,7 +317,7 @@ pub fn predict_pixels(
 /// [`predict_pixels`], calling `between_batches` before each batch (the trainer handles its
 /// controls there, so that a long evaluation does not leave them waiting).
 pub fn predict_pixels_with(
-    model: &Cnn,
+    model: &Classifier,
     pixels: &[u8],
     n: usize,
     shape: ImageShape,
@@ -311,7 +345,7 @@ pub fn predict_pixels_with(
 
 /// Evaluates a model on a labelled set: confusion matrix, scores and mean cross-entropy.
 pub fn evaluate(
-    model: &Cnn,
+    model: &Classifier,
     set: &ImageSet,
     num_classes: usize,
     batch_size: usize,
@@ -322,7 +356,7 @@ pub fn evaluate(
 
 /// [`evaluate`], calling `between_batches` before each batch.
 pub fn evaluate_with(
-    model: &Cnn,
+    model: &Classifier,
     set: &ImageSet,
     num_classes: usize,
     batch_size: usize,
@@ -404,7 +438,7 @@ pub fn inference_batch_size(train_batch_size: usize) -> usize {
 /// chooses the pseudo-labels.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_pool(
-    model: &Cnn,
+    model: &Classifier,
     pixels: &[u8],
     truth: &[Option<usize>],
     shape: ImageShape,
@@ -433,7 +467,7 @@ pub fn predict_pool(
 /// long enough that a stop request must not wait for it); `None` when it answered true.
 #[allow(clippy::too_many_arguments)]
 pub fn predict_pool_until(
-    model: &Cnn,
+    model: &Classifier,
     pixels: &[u8],
     truth: &[Option<usize>],
     shape: ImageShape,

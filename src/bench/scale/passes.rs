@@ -9,7 +9,7 @@ use super::report::PassRow;
 use super::summary::capped_sizes;
 use crate::bench::stats::median;
 use crate::data::{ImageSet, ImageShape};
-use crate::model::Cnn;
+use crate::model::Classifier;
 use crate::train::pseudo::{Mark, PolicySpec, RoundInput, decide_round};
 use crate::train::signals::PoolSignals;
 use crate::train::steps::predict_pool;
@@ -20,7 +20,7 @@ pub const WARMUP_PASS_IMAGES: usize = 512;
 /// What every pass shares.
 pub struct PassSetup<'a> {
     /// The trained model (inference mode).
-    pub model: &'a Cnn,
+    pub model: &'a Classifier,
     /// The unlabelled pool.
     pub pool: &'a ImageSet,
     /// Image shape.

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use super::report::{Throughput, TrainFigures};
 use crate::config::TrainConfig;
 use crate::data::{ImageSet, ImageShape};
-use crate::model::{Cnn, CnnConfig};
+use crate::model::{Classifier, ModelConfig};
 use crate::train::batcher::{Item, Source, gather_pixels, plan_epoch};
 use crate::train::prepare::class_weights;
 use crate::train::seeds;
@@ -24,7 +24,7 @@ pub const WARMUP_STEPS: usize = 2;
 /// The trained model and what its training measured.
 pub struct Trained {
     /// The model after every step (the passes predict with it).
-    pub model: Cnn,
+    pub model: Classifier,
     /// Its parameters as `f32`, in bytes.
     pub param_bytes: u64,
     /// Images and time of the timed steps.
@@ -72,7 +72,7 @@ pub fn time_training(
     device: &Device,
 ) -> anyhow::Result<Trained> {
     device.seed(cfg.seed);
-    let model_config = CnnConfig::new(
+    let model_config = ModelConfig::for_kind(
         cfg.model,
         shape.channels,
         shape.height,
@@ -130,7 +130,7 @@ pub fn time_training(
             None,
             &weights,
             0.0,
-            cfg.learning_rate,
+            cfg.learning_rate.into(),
             device,
         )
         .0;

@@ -4,7 +4,7 @@ use burn::prelude::*;
 
 use super::{Interrupt, Trainer, valid_device};
 use crate::metrics::EvalReport;
-use crate::model::Cnn;
+use crate::model::Classifier;
 use crate::run::{CheckpointReason, files};
 use crate::train::checkpoint;
 use crate::train::events::{Evaluation, Phase, Split, Update};
@@ -78,7 +78,7 @@ impl Trainer<'_> {
         Ok(Ok(()))
     }
 
-    pub(super) fn test_report(&mut self, model: &Cnn) -> Option<EvalReport> {
+    pub(super) fn test_report(&mut self, model: &Classifier) -> Option<EvalReport> {
         let started = std::time::Instant::now();
         let data = self.data.clone();
         let test = data.test.as_ref()?;

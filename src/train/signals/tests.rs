@@ -1,7 +1,7 @@
 //! Unit tests of the pool signals.
 
 use super::*;
-use crate::model::{CnnConfig, ModelKind};
+use crate::model::{ModelConfig, ModelKind};
 use crate::train::events::PoolPrediction;
 use crate::train::steps::predict_pool;
 
@@ -22,15 +22,15 @@ fn pixels(n: usize) -> Vec<u8> {
         .collect()
 }
 
-fn model(dropout: f64) -> Cnn {
-    CnnConfig::new(ModelKind::Default, 1, 8, 8, 3)
+fn model(dropout: f64) -> Classifier {
+    ModelConfig::new(ModelKind::Default, 1, 8, 8, 3)
         .with_dropout(dropout)
         .with_hidden(16)
         .init(&device())
 }
 
 fn pool(
-    model: &Cnn,
+    model: &Classifier,
     n: usize,
     batch: usize,
     mirror: bool,

@@ -96,7 +96,7 @@ fn mixup_blends_each_image_with_its_partner() {
 
 #[test]
 fn mixup_blends_the_losses_against_both_targets() {
-    use crate::model::{CnnConfig, ModelKind};
+    use crate::model::{ModelConfig, ModelKind};
     use burn::optim::AdamConfig;
     let device = crate::device::burn_device(
         crate::device::resolve(crate::device::DeviceSpec::Auto).unwrap(),
@@ -110,7 +110,7 @@ fn mixup_blends_the_losses_against_both_targets() {
     let pixels: Vec<u8> = (0..4 * 64).map(|i| (i * 37 % 256) as u8).collect();
     let targets = [0, 1, 2, 1];
     let pseudo = unit_pseudo_weights(&[false, false, true, true]);
-    let initial = CnnConfig::new(ModelKind::Small, 1, 8, 8, 3).init(&device);
+    let initial = ModelConfig::new(ModelKind::Small, 1, 8, 8, 3).init(&device);
     let step = |mixup: Option<&Mixup>| {
         let model = initial.clone();
         let mut optimizer = AdamConfig::new().init();
@@ -127,7 +127,7 @@ fn mixup_blends_the_losses_against_both_targets() {
             mixup,
             &[1.0; 3],
             0.5,
-            1e-3,
+            1e-3.into(),
             &device,
         )
         .1
