@@ -81,7 +81,11 @@ fashion-100pc-flexmatch|$F100|--pseudo-policy flexmatch
 fashion-100pc-freematch|$F100|--pseudo-policy freematch
 fashion-100pc-softmatch|$F100|--pseudo-policy softmatch
 fashion-100pc-curriculum|$F100|--pseudo-policy curriculum
-fashion-100pc-uncertainty|$F100|--pseudo-policy uncertainty"
+fashion-100pc-uncertainty|$F100|--pseudo-policy uncertainty
+mnist-10pc-strong-augment|$MNIST|--strong-augment 2,10
+fashion-40pc-strong-augment|$F40|--strong-augment 2,10
+fashion-100pc-strong-augment|$F100|--strong-augment 2,10
+fashion-40pc-flexmatch-strong-augment|$F40|--pseudo-policy flexmatch --strong-augment 2,10"
 
 die() {
     echo "error: $*" >&2

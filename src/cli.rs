@@ -291,6 +291,13 @@ pub struct TrainArgs {
     /// Image size as HxW (default: the data's size, else 32x32).
     #[arg(long, value_parser = parse_size, allow_negative_numbers = true)]
     pub image_size: Option<[usize; 2]>,
+    /// Input normalisation: none, data (the labelled images' per-channel statistics) or
+    /// imagenet (torchvision's constants, for pretrained weights).
+    #[arg(long, value_enum)]
+    pub normalize: Option<crate::config::Normalize>,
+    /// How images of another size reach --image-size: crop (cover, cut the centre) or stretch.
+    #[arg(long, value_enum)]
+    pub resize: Option<crate::data::ResizePolicy>,
     /// Confidence threshold τ for pseudo-labels, in [0, 1].
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
@@ -479,6 +486,8 @@ impl TrainArgs {
             runs_dir,
             device,
             model,
+            resize,
+            normalize,
             freeze_backbone_epochs,
             backbone_lr_scale,
             threshold,

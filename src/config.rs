@@ -31,6 +31,20 @@ pub enum Acceptance {
     Uncertainty,
 }
 
+/// How pixels in [0, 1] are normalised before the model sees them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalize {
+    /// As they are.
+    #[default]
+    None,
+    /// By the labelled training images' per-channel mean and standard deviation.
+    Data,
+    /// By ImageNet's constants, which torchvision's pretrained weights were trained with
+    /// (mean 0.485, 0.456, 0.406; std 0.229, 0.224, 0.225; their averages for grey images).
+    Imagenet,
+}
+
 /// Learning-rate schedule within each training phase (the warm-up, and each round).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -84,10 +98,16 @@ pub struct TrainConfig {
     /// Learning rate of everything but the last layer, as a multiple of `learning_rate`, in
     /// [0, 1] (after `freeze_backbone_epochs`).
     pub backbone_lr_scale: f64,
+    /// Input normalisation: `none`, `data` or `imagenet` (recorded in `model.json`).
+    pub normalize: Normalize,
     /// Image channels (1 or 3); absent = from the data.
     pub channels: Option<usize>,
     /// Image size `[height, width]`; absent = the data's size when all agree, else 32×32.
     pub image_size: Option<[usize; 2]>,
+    /// How images of another size are brought to `image_size`: `crop` (cover, then cut the
+    /// centre) or `stretch`. Files written before it existed stretched.
+    #[serde(default = "crate::data::ResizePolicy::legacy")]
+    pub resize: crate::data::ResizePolicy,
     /// Confidence threshold τ for accepting a pseudo-label.
     pub threshold: f32,
     /// Loss weight λ of pseudo-labelled samples.
@@ -183,10 +203,12 @@ impl Default for TrainConfig {
             device: "auto".into(),
             model: ModelKind::Default,
             init_from: None,
+            normalize: Normalize::None,
             freeze_backbone_epochs: 0,
             backbone_lr_scale: 1.0,
             channels: None,
             image_size: None,
+            resize: crate::data::ResizePolicy::Crop,
             threshold: 0.8,
             pseudo_weight: 1.0,
             pseudo_policy: Acceptance::ClassBalanced,

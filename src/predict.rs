@@ -66,7 +66,8 @@ pub fn predict_files(
     let shape = loaded.info.shape;
     let mut pixels = Vec::with_capacity(paths.len() * shape.len());
     for p in paths {
-        let img = decode_image_file(p, shape).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let img =
+            decode_image_file(p, shape, loaded.info.resize).map_err(|e| anyhow::anyhow!("{e}"))?;
         pixels.extend_from_slice(&img);
     }
     let k = loaded.info.classes.len();

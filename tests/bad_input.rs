@@ -18,7 +18,7 @@ use image::{GrayImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, RgbImage, Rgb
 use selftrain::config::TrainConfig;
 use selftrain::data::idx::{parse_idx_images, parse_idx_labels};
 use selftrain::data::{
-    BadImagePolicy, DatasetOptions, ImageShape, decode_image_file, load_dataset,
+    BadImagePolicy, DatasetOptions, ImageShape, ResizePolicy, decode_image_file, load_dataset,
 };
 
 const CLASSES: [&str; 3] = ["a", "b", "c"];
@@ -693,7 +693,9 @@ fn decode_image_file_refuses_garbage_with_the_file_name() {
     for (name, bytes, needle) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
-        let err = decode_image_file(&path, shape).unwrap_err().to_string();
+        let err = decode_image_file(&path, shape, ResizePolicy::Stretch)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(name) && err.to_lowercase().contains(needle),
             "{name}: {err}"
@@ -702,7 +704,9 @@ fn decode_image_file_refuses_garbage_with_the_file_name() {
     // A valid image decodes.
     std::fs::write(dir.join("ok.png"), png_bytes()).unwrap();
     assert_eq!(
-        decode_image_file(&dir.join("ok.png"), shape).unwrap().len(),
+        decode_image_file(&dir.join("ok.png"), shape, ResizePolicy::Stretch)
+            .unwrap()
+            .len(),
         64
     );
     // The library honours the fail policy as well.

@@ -30,7 +30,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-pub use decode::decode_image_file;
+pub use decode::{ResizePolicy, decode_image_file};
 use decode::{check_shape, decode_file, file_dimensions, has_colour, to_chw};
 pub use error::DataError;
 use error::Problem;
@@ -107,6 +107,9 @@ pub struct DatasetOptions {
     pub size: Option<(usize, usize)>,
     /// What to do with files that are not decodable images.
     pub on_bad_image: BadImagePolicy,
+    /// How images of another size are brought to `size`.
+    #[serde(default = "ResizePolicy::legacy")]
+    pub resize: ResizePolicy,
 }
 
 impl DatasetOptions {
@@ -117,6 +120,7 @@ impl DatasetOptions {
             channels: None,
             size: None,
             on_bad_image: BadImagePolicy::Skip,
+            resize: ResizePolicy::Crop,
         }
     }
 }
@@ -311,7 +315,7 @@ pub fn load_dataset_checked<E: From<DataError>>(
     for chunk in entries.chunks(DECODE_CHUNK) {
         let decoded: Vec<Result<Vec<u8>, Problem>> = chunk
             .par_iter()
-            .map(|e| decode_file(&e.path).map(|img| to_chw(&img, shape)))
+            .map(|e| decode_file(&e.path).map(|img| to_chw(&img, shape, opts.resize)))
             .collect();
         for (entry, pixels) in chunk.iter().zip(decoded) {
             match pixels {

@@ -101,6 +101,31 @@ impl ImageSet {
             .collect()
     }
 
+    /// Per-channel mean and standard deviation of the pixels in [0, 1] (the standard deviation
+    /// at least 1e-3, so that normalising by it is defined for a constant channel).
+    pub fn channel_statistics(&self) -> (Vec<f32>, Vec<f32>) {
+        let c = self.shape.channels;
+        let plane = self.shape.height * self.shape.width;
+        let (mut sum, mut sq) = (vec![0f64; c], vec![0f64; c]);
+        for i in 0..self.len() {
+            for (ch, pixels) in self.image(i).chunks_exact(plane).enumerate() {
+                for &p in pixels {
+                    let v = p as f64 / 255.0;
+                    sum[ch] += v;
+                    sq[ch] += v * v;
+                }
+            }
+        }
+        let n = (self.len() * plane).max(1) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| ((q / n - m * m).max(0.0).sqrt() as f32).max(1e-3))
+            .collect();
+        (mean.iter().map(|&m| m as f32).collect(), std)
+    }
+
     /// Number of images of each class (unknown labels are not counted).
     pub fn class_counts(&self, num_classes: usize) -> Vec<usize> {
         let mut counts = vec![0; num_classes];

@@ -13,7 +13,7 @@ pub use augment::Augment;
 pub use fingerprint::{DataFingerprint, FingerprintCheck};
 pub use folder::{
     BadImagePolicy, DECODE_CHUNK, DataError, DatasetOptions, DatasetPlan, LoadedDataset,
-    SkippedFile, decode_image_file, load_dataset, load_dataset_checked,
+    ResizePolicy, SkippedFile, decode_image_file, load_dataset, load_dataset_checked,
 };
 pub use idx::{IdxError, ImportOptions, ImportReport, import_idx};
 pub use image_set::{ImageSet, ImageShape};

@@ -14,7 +14,7 @@ use burn::store::{
     PytorchStore, SafetensorsStore, burn_pack::Tensor as PackTensor,
 };
 
-use super::{Classifier, ModelConfig, TORCHVISION_KEY_REMAP};
+use super::{Classifier, ModelConfig, Network, TORCHVISION_KEY_REMAP};
 
 /// The formats `--init-from` reads, told apart by the file's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,16 +196,18 @@ pub fn init_from(
             _ => Some(Box::new(PyTorchToBurnAdapter)),
         }
     };
-    let (model, result) = match model {
-        Classifier::Cnn(mut m) => {
+    let Classifier { network, input } = model;
+    let (network, result) = match network {
+        Network::Cnn(mut m) => {
             let r = m.apply(tensors, None, adapter(), false);
-            (Classifier::Cnn(m), r)
+            (Network::Cnn(m), r)
         }
-        Classifier::ResNet(mut m) => {
+        Network::ResNet(mut m) => {
             let r = m.apply(tensors, None, adapter(), false);
-            (Classifier::ResNet(m), r)
+            (Network::ResNet(m), r)
         }
     };
+    let model = Classifier { network, input };
     let head_replaced = check(&result, config, &file)?;
     Ok((
         model,

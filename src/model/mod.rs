@@ -94,6 +94,13 @@ pub struct ModelConfig {
     /// Width of the CNN's hidden fully connected layer (unused by the ResNets).
     #[config(default = 128)]
     pub hidden: usize,
+    /// Per-channel mean subtracted from the pixels (in [0, 1]) before the first layer; with
+    /// `input_std`, absent = no normalisation.
+    #[config(default = "None")]
+    pub input_mean: Option<Vec<f32>>,
+    /// Per-channel standard deviation the centred pixels are divided by.
+    #[config(default = "None")]
+    pub input_std: Option<Vec<f32>>,
 }
 
 impl ModelConfig {
@@ -111,9 +118,9 @@ impl ModelConfig {
 
     /// Builds the model on `device` with freshly initialised weights.
     pub fn init(&self, device: &Device) -> Classifier {
-        match self.kind.resnet_layout() {
-            None => Classifier::Cnn(Cnn::new(self, device)),
-            Some(layout) => Classifier::ResNet(ResNet::new(
+        let network = match self.kind.resnet_layout() {
+            None => Network::Cnn(Cnn::new(self, device)),
+            Some(layout) => Network::ResNet(ResNet::new(
                 layout,
                 self.channels,
                 self.num_classes,
@@ -121,6 +128,10 @@ impl ModelConfig {
                 self.dropout,
                 device,
             )),
+        };
+        Classifier {
+            network,
+            input: InputNorm::new(self.input_mean.as_deref(), self.input_std.as_deref()),
         }
     }
 
@@ -143,15 +154,52 @@ impl ModelConfig {
     }
 }
 
-/// One of the classifiers. Input `[batch, channels, height, width]` in `[0, 1]`, output
-/// logits. Every kind splits into an embedding ([`Classifier::features`]) and a last layer
-/// ([`Classifier::classify`]), which the MC-dropout passes and the outlier score use.
+/// Per-channel normalisation of the input, `(x − mean) / std`, part of the model so that
+/// training, prediction and `predict` on new files all apply it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputNorm {
+    mean: Vec<f32>,
+    std: Vec<f32>,
+}
+
+impl InputNorm {
+    /// `Some` when both are given.
+    pub fn new(mean: Option<&[f32]>, std: Option<&[f32]>) -> Option<Self> {
+        Some(Self {
+            mean: mean?.to_vec(),
+            std: std?.to_vec(),
+        })
+    }
+
+    fn apply(&self, images: Tensor<4>) -> Tensor<4> {
+        let device = images.device();
+        let c = self.mean.len();
+        let column =
+            |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, c, 1, 1]), &device);
+        let scale: Vec<f32> = self.std.iter().map(|s| 1.0 / s).collect();
+        (images - column(self.mean.clone())) * column(scale)
+    }
+}
+
+/// The architectures [`Classifier`] wraps.
 #[derive(Module, Debug)]
-pub enum Classifier {
+pub enum Network {
     /// `small` or `default`.
     Cnn(Cnn),
     /// `resnet8`, `resnet20` or `resnet18`.
     ResNet(ResNet),
+}
+
+/// One of the classifiers. Input `[batch, channels, height, width]` in `[0, 1]`, output
+/// logits. Every kind splits into an embedding ([`Classifier::features`]) and a last layer
+/// ([`Classifier::classify`]), which the MC-dropout passes and the outlier score use.
+#[derive(Module, Debug)]
+pub struct Classifier {
+    /// The network.
+    pub network: Network,
+    /// Input normalisation, from the model's configuration (not a weight: not in model files).
+    #[module(skip)]
+    pub input: Option<InputNorm>,
 }
 
 impl Classifier {
@@ -162,18 +210,22 @@ impl Classifier {
 
     /// The penultimate embedding `[batch, width]`, non-negative (after a ReLU).
     pub fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        match self {
-            Classifier::Cnn(m) => m.features(images),
-            Classifier::ResNet(m) => m.features(images),
+        let images = match &self.input {
+            Some(norm) => norm.apply(images),
+            None => images,
+        };
+        match &self.network {
+            Network::Cnn(m) => m.features(images),
+            Network::ResNet(m) => m.features(images),
         }
     }
 
     /// Logits from [`Classifier::features`]: dropout (active only when training), then the
     /// last layer.
     pub fn classify(&self, features: Tensor<2>) -> Tensor<2> {
-        match self {
-            Classifier::Cnn(m) => m.classify(features),
-            Classifier::ResNet(m) => m.classify(features),
+        match &self.network {
+            Network::Cnn(m) => m.classify(features),
+            Network::ResNet(m) => m.classify(features),
         }
     }
 
@@ -181,17 +233,17 @@ impl Classifier {
     /// units already scaled by 1/(1−p)): one MC-dropout pass, drawn by the caller so that it is
     /// reproducible and works on a device without autodiff, where dropout never drops.
     pub fn classify_masked(&self, features: Tensor<2>, mask: Tensor<2>) -> Tensor<2> {
-        match self {
-            Classifier::Cnn(m) => m.classify_masked(features, mask),
-            Classifier::ResNet(m) => m.classify_masked(features, mask),
+        match &self.network {
+            Network::Cnn(m) => m.classify_masked(features, mask),
+            Network::ResNet(m) => m.classify_masked(features, mask),
         }
     }
 
     /// The dropout probability before the last layer.
     pub fn dropout_prob(&self) -> f64 {
-        match self {
-            Classifier::Cnn(m) => m.dropout_prob(),
-            Classifier::ResNet(m) => m.dropout_prob(),
+        match &self.network {
+            Network::Cnn(m) => m.dropout_prob(),
+            Network::ResNet(m) => m.dropout_prob(),
         }
     }
 
@@ -202,28 +254,32 @@ impl Classifier {
         mut grads: burn::tensor::Gradients,
     ) -> (burn::optim::GradientsParams, burn::optim::GradientsParams) {
         use burn::optim::GradientsParams;
-        let head = match self {
-            Classifier::Cnn(m) => GradientsParams::from_module(&mut grads, m.head()),
-            Classifier::ResNet(m) => GradientsParams::from_module(&mut grads, m.head()),
+        let head = match &self.network {
+            Network::Cnn(m) => GradientsParams::from_module(&mut grads, m.head()),
+            Network::ResNet(m) => GradientsParams::from_module(&mut grads, m.head()),
         };
         (head, GradientsParams::from_grads(grads, self))
     }
 
     /// The weights as a record keyed like the architecture's own fields (`conv1.weight`,
-    /// `layer1.0.bn1.gamma`, …): the enum's variant is not part of the keys, so model files
-    /// stay those of the architecture alone.
+    /// `layer1.0.bn1.gamma`, …): the wrapper is not part of the keys, so model files stay those
+    /// of the architecture alone.
     pub fn to_record(&self) -> ModuleRecord {
-        match self {
-            Classifier::Cnn(m) => m.clone().into_record(),
-            Classifier::ResNet(m) => m.clone().into_record(),
+        match &self.network {
+            Network::Cnn(m) => m.clone().into_record(),
+            Network::ResNet(m) => m.clone().into_record(),
         }
     }
 
     /// Loads a record written by [`Classifier::to_record`].
     pub fn try_load(self, record: ModuleRecord) -> Result<Self, burn::store::RecordError> {
-        Ok(match self {
-            Classifier::Cnn(m) => Classifier::Cnn(m.try_load_record(record)?),
-            Classifier::ResNet(m) => Classifier::ResNet(m.try_load_record(record)?),
+        let network = match self.network {
+            Network::Cnn(m) => Network::Cnn(m.try_load_record(record)?),
+            Network::ResNet(m) => Network::ResNet(m.try_load_record(record)?),
+        };
+        Ok(Self {
+            network,
+            input: self.input,
         })
     }
 }

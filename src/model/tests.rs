@@ -265,9 +265,9 @@ fn a_pytorch_layout_safetensors_file_loads_through_the_adapter() {
         .with_to_adapter(BurnToPyTorchAdapter)
         .with_key_remapping(r"\.downsample\.conv\.", ".downsample.0.")
         .with_key_remapping(r"\.downsample\.bn\.", ".downsample.1.");
-    match &source {
-        Classifier::ResNet(m) => m.save_into(&mut store).unwrap(),
-        Classifier::Cnn(_) => unreachable!(),
+    match &source.network {
+        Network::ResNet(m) => m.save_into(&mut store).unwrap(),
+        Network::Cnn(_) => unreachable!(),
     }
     let mut check = SafetensorsStore::from_file(&file);
     let keys = check.keys().unwrap();
@@ -318,7 +318,7 @@ fn a_frozen_backbone_keeps_its_weights_and_the_head_learns() {
         &device,
     );
     let after = after.valid();
-    let (Classifier::ResNet(b), Classifier::ResNet(a)) = (&before, &after) else {
+    let (Network::ResNet(b), Network::ResNet(a)) = (&before.network, &after.network) else {
         unreachable!()
     };
     assert_eq!(

@@ -29,6 +29,9 @@ pub struct ModelInfo {
     /// Format of the file; absent in files written before it was recorded (version 1).
     #[serde(default = "legacy_format_version")]
     pub format_version: u32,
+    /// How images of another size were brought to `shape` (what `predict` must do too).
+    #[serde(default = "crate::data::ResizePolicy::legacy")]
+    pub resize: crate::data::ResizePolicy,
 }
 
 impl ModelInfo {
@@ -37,6 +40,7 @@ impl ModelInfo {
         model: ModelConfig,
         classes: Vec<String>,
         shape: ImageShape,
+        resize: crate::data::ResizePolicy,
         device: String,
     ) -> Self {
         Self {
@@ -45,6 +49,7 @@ impl ModelInfo {
             shape,
             device,
             format_version: FORMAT_VERSION,
+            resize,
         }
     }
 }
@@ -90,10 +95,16 @@ mod tests {
         }"#;
         let info: ModelInfo = serde_json::from_str(json).unwrap();
         assert_eq!(info.format_version, 1);
+        assert_eq!(
+            info.resize,
+            crate::data::ResizePolicy::Stretch,
+            "what old runs did"
+        );
         let again = ModelInfo::new(
             info.model.clone(),
             info.classes.clone(),
             info.shape,
+            info.resize,
             "flex".into(),
         );
         assert_eq!(again, info);

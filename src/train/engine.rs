@@ -21,7 +21,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::config::TrainConfig;
+use crate::config::{Normalize, TrainConfig};
 use crate::data::fingerprint::DataFingerprint;
 use crate::device::DeviceSpec;
 use crate::metrics::EvalReport;
@@ -182,6 +182,12 @@ impl<'p> Trainer<'p> {
             data.num_classes(),
         )
         .with_dropout(cfg.dropout);
+        let model_config = match input_normalisation(&cfg, &data) {
+            Some((mean, std)) => model_config
+                .with_input_mean(Some(mean))
+                .with_input_std(Some(std)),
+            None => model_config,
+        };
         // A resumed run's weights come from its checkpoint, not from `init_from`.
         let (model, init_report) = if resume.is_some() {
             (model_config.init(&device), None)
@@ -593,6 +599,22 @@ fn initial_model(
         Some(path) => {
             let (model, report) = init_from(model, config, path)?;
             Ok((model, Some(report)))
+        }
+    }
+}
+
+/// The per-channel mean and standard deviation `cfg.normalize` asks for.
+fn input_normalisation(cfg: &TrainConfig, data: &PreparedData) -> Option<(Vec<f32>, Vec<f32>)> {
+    const IMAGENET: ([f32; 3], [f32; 3]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+    match cfg.normalize {
+        Normalize::None => None,
+        Normalize::Data => Some(data.train.channel_statistics()),
+        Normalize::Imagenet if data.shape.channels == 3 => {
+            Some((IMAGENET.0.to_vec(), IMAGENET.1.to_vec()))
+        }
+        Normalize::Imagenet => {
+            let mean = |v: [f32; 3]| vec![v.iter().sum::<f32>() / 3.0];
+            Some((mean(IMAGENET.0), mean(IMAGENET.1)))
         }
     }
 }

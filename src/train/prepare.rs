@@ -59,6 +59,7 @@ pub fn prepare(cfg: &TrainConfig) -> anyhow::Result<Arc<PreparedData>> {
             channels: cfg.channels,
             size: cfg.image_size.map(|[h, w]| (h, w)),
             on_bad_image: cfg.on_bad_image,
+            resize: cfg.resize,
         },
         |plan| -> anyhow::Result<()> {
             warnings.extend(check_plan(cfg, plan)?);

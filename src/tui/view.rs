@@ -322,6 +322,7 @@ fn load_images(run_dir: &Path, cfg: Option<&TrainConfig>) -> Result<PoolImages, 
         channels: cfg.channels,
         size: cfg.image_size.map(|[h, w]| (h, w)),
         on_bad_image: crate::data::BadImagePolicy::Skip,
+        resize: cfg.resize,
     })
     .map_err(|e| format!("images not shown: {e}"))?;
     Ok(PoolImages::loaded(loaded.unlabeled))

@@ -252,17 +252,17 @@ fn sixteen_bit_grey_and_decode_image_file() {
         height: 6,
         width: 10,
     };
-    let px = decode_image_file(&path, shape).unwrap();
+    let px = decode_image_file(&path, shape, ResizePolicy::Stretch).unwrap();
     assert_eq!(px.len(), shape.len());
     assert!(px.iter().all(|&v| v == 255));
-    let e = decode_image_file(&root.join("missing.png"), shape).unwrap_err();
+    let e = decode_image_file(&root.join("missing.png"), shape, ResizePolicy::Stretch).unwrap_err();
     assert!(e.to_string().contains("missing.png"), "{e}");
     let bad = ImageShape {
         channels: 2,
         ..shape
     };
     assert!(matches!(
-        decode_image_file(&path, bad),
+        decode_image_file(&path, bad, ResizePolicy::Stretch),
         Err(DataError::BadChannels(2))
     ));
     fs::remove_dir_all(&root).unwrap();
@@ -421,6 +421,7 @@ fn io_errors_name_the_os_error_once() {
             height: 4,
             width: 4,
         },
+        ResizePolicy::Stretch,
     )
     .unwrap_err();
     let shown = format!("{:#}", anyhow::Error::from(e));
@@ -500,4 +501,81 @@ fn the_plan_is_checked_before_decoding() {
     assert_eq!((plan.classes, plan.images()), (3, 10));
     assert_eq!(plan.shape.len(), 64);
     fs::remove_dir_all(&root).unwrap();
+}
+
+/// A 16×8 JPEG, black on the left half and white on the right, whose EXIF says "turn 90°
+/// clockwise to view" (orientation 6, what a phone writes for a portrait photo).
+fn sideways_jpeg(path: &Path) {
+    use image::ImageEncoder;
+    use image::codecs::jpeg::JpegEncoder;
+    let img = GrayImage::from_fn(16, 8, |x, _| Luma([if x < 8 { 0 } else { 255 }]));
+    // Little-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1 value: 6.
+    let exif = vec![
+        b'I', b'I', 0x2A, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let mut bytes = Vec::new();
+    let mut encoder = JpegEncoder::new_with_quality(&mut bytes, 95);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder
+        .write_image(img.as_raw(), 16, 8, image::ExtendedColorType::L8)
+        .unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn photos_are_turned_upright_by_their_exif_orientation() {
+    let root = temp_root("exif");
+    let path = root.join("portrait.jpg");
+    sideways_jpeg(&path);
+    assert_eq!(
+        decode::file_dimensions(&path).ok(),
+        Some((16, 8)),
+        "height, width"
+    );
+    let img = decode::decode_file(&path).ok().unwrap();
+    assert_eq!((img.width(), img.height()), (8, 16));
+    let grey = img.to_luma8();
+    // Turned clockwise, the black left half is now on top.
+    assert!(grey.get_pixel(4, 2)[0] < 40, "{:?}", grey.get_pixel(4, 2));
+    assert!(
+        grey.get_pixel(4, 13)[0] > 215,
+        "{:?}",
+        grey.get_pixel(4, 13)
+    );
+    let _ = fs::remove_dir_all(&root);
+}
+
+#[test]
+fn crop_keeps_the_centre_undistorted_and_stretch_keeps_everything() {
+    // 40×20, black bands on the outer quarters of the width, white in the middle half.
+    let img = image::DynamicImage::ImageLuma8(GrayImage::from_fn(40, 20, |x, _| {
+        Luma([if (10..30).contains(&x) { 255 } else { 0 }])
+    }));
+    let shape = ImageShape {
+        channels: 1,
+        height: 10,
+        width: 10,
+    };
+    // Crop: scaled to 20×10 (the shorter side to 10), the middle 10 columns kept: all white.
+    let crop = decode::to_chw(&img, shape, ResizePolicy::Crop);
+    assert_eq!(crop.len(), 100);
+    assert!(crop.iter().all(|&p| p > 200), "{crop:?}");
+    // Stretch: the whole width squeezed in, black bands at both edges.
+    let stretch = decode::to_chw(&img, shape, ResizePolicy::Stretch);
+    assert!(
+        stretch[0] < 60 && stretch[9] < 60 && stretch[5] > 240,
+        "{stretch:?}"
+    );
+    // Colour: a grey image becomes three equal planes; a tall image keeps its middle rows.
+    let tall = image::DynamicImage::ImageLuma8(GrayImage::from_fn(10, 30, |_, y| {
+        Luma([if (10..20).contains(&y) { 200 } else { 0 }])
+    }));
+    let rgb = ImageShape {
+        channels: 3,
+        height: 10,
+        width: 10,
+    };
+    let px = decode::to_chw(&tall, rgb, ResizePolicy::Crop);
+    assert_eq!(px.len(), 300);
+    assert!(px.iter().all(|&p| p == 200), "{px:?}");
 }

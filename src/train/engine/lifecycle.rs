@@ -154,6 +154,7 @@ impl Trainer<'_> {
             self.model_config.clone(),
             self.data.classes.clone(),
             self.data.shape,
+            self.cfg.resize,
             self.device_name.clone(),
         );
         self.run_dir
