@@ -82,32 +82,23 @@ fn one_training_step_gives_the_same_result() {
     let targets: Vec<usize> = (0..32).map(|i| i % 10).collect();
     let pseudo: Vec<bool> = (0..32).map(|i| i % 3 == 0).collect();
     let weights = vec![1.0; 10];
-    let mut opt_a = burn::optim::AdamConfig::new().init();
-    let mut opt_b = burn::optim::AdamConfig::new().init();
-    let (ma, la) = train_step(
-        model,
-        &mut opt_a,
-        &x,
-        SHAPE,
-        &targets,
-        &pseudo,
-        &weights,
-        0.5,
-        1e-3.into(),
-        &flex,
-    );
-    let (mb, lb) = train_step(
-        on_tch,
-        &mut opt_b,
-        &x,
-        SHAPE,
-        &targets,
-        &pseudo,
-        &weights,
-        0.5,
-        1e-3.into(),
-        &tch,
-    );
+    let step = |model, device: &Device| {
+        let mut optimizer = burn::optim::AdamConfig::new().init();
+        train_step(
+            model,
+            &mut optimizer,
+            &x,
+            SHAPE,
+            &targets,
+            &pseudo,
+            &weights,
+            0.5,
+            1e-3.into(),
+            device,
+        )
+    };
+    let (ma, la) = step(model, &flex);
+    let (mb, lb) = step(on_tch, &tch);
     assert!(
         ((la.total - lb.total) / la.total).abs() < 1e-4,
         "{la:?} vs {lb:?}"

@@ -113,39 +113,24 @@ fn read_tensors(file: &Path, format: WeightsFormat) -> anyhow::Result<Vec<PackTe
         )
     };
     let remaps = TORCHVISION_KEY_REMAP.iter().chain(&WRAPPER_PREFIXES);
+    fn all<S: ModuleStore>(store: &mut S) -> Result<Vec<PackTensor>, S::Error> {
+        Ok(store.get_all_tensors()?.values().cloned().collect())
+    }
     let tensors: Vec<PackTensor> = match format {
         WeightsFormat::Selftrain => {
-            let mut store = BurnpackStore::from_file(file);
-            store
-                .get_all_tensors()
-                .map_err(|e| fail(&e))?
-                .values()
-                .cloned()
-                .collect()
+            all(&mut BurnpackStore::from_file(file)).map_err(|e| fail(&e))?
         }
         WeightsFormat::Pytorch => {
-            let mut store = PytorchStore::from_file(file);
-            for (from, to) in remaps {
-                store = store.with_key_remapping(*from, *to);
-            }
-            store
-                .get_all_tensors()
-                .map_err(|e| fail(&e))?
-                .values()
-                .cloned()
-                .collect()
+            let store = remaps.fold(PytorchStore::from_file(file), |s, (from, to)| {
+                s.with_key_remapping(*from, *to)
+            });
+            all(&mut { store }).map_err(|e| fail(&e))?
         }
         WeightsFormat::Safetensors => {
-            let mut store = SafetensorsStore::from_file(file);
-            for (from, to) in remaps {
-                store = store.with_key_remapping(*from, *to);
-            }
-            store
-                .get_all_tensors()
-                .map_err(|e| fail(&e))?
-                .values()
-                .cloned()
-                .collect()
+            let store = remaps.fold(SafetensorsStore::from_file(file), |s, (from, to)| {
+                s.with_key_remapping(*from, *to)
+            });
+            all(&mut { store }).map_err(|e| fail(&e))?
         }
     };
     if tensors.is_empty() {
