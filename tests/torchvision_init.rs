@@ -51,7 +51,7 @@ fn torchvision_resnet18_weights_give_pytorchs_logits() {
     let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let config = ModelConfig::for_kind(ModelKind::Resnet18, 3, 64, 64, 10).with_dropout(0.0);
     for name in ["resnet18.pth", "resnet18.safetensors", "resnet18-whole.pt"] {
-        let (model, report) = init_from(config.init(&device), &config, &out.join(name))
+        let (model, report) = init_from(config.init(&device), &config, &[], &out.join(name))
             .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         assert_eq!(report.head_replaced, None, "{name}");
         let logits: Vec<f32> = model
@@ -70,7 +70,7 @@ fn torchvision_resnet18_weights_give_pytorchs_logits() {
 
     // The same file into a 4-class model: the backbone loads, the head starts new.
     let four = ModelConfig::for_kind(ModelKind::Resnet18, 3, 64, 64, 4);
-    let (_, report) = init_from(four.init(&device), &four, &out.join("resnet18.pth")).unwrap();
+    let (_, report) = init_from(four.init(&device), &four, &[], &out.join("resnet18.pth")).unwrap();
     assert_eq!(report.head_replaced, Some((10, 4)));
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -38,6 +38,9 @@ pub struct InitReport {
     pub loaded: usize,
     /// `Some((file's classes, model's classes))` when the last layer was left new.
     pub head_replaced: Option<(usize, usize)>,
+    /// Whether it was left new because a selftrain run's classes have other names (their
+    /// count may be the same: classes 0–4 do not become classes 5–9).
+    pub other_classes: bool,
 }
 
 impl std::fmt::Display for InitReport {
@@ -48,11 +51,16 @@ impl std::fmt::Display for InitReport {
             self.file.display(),
             self.loaded
         )?;
-        if let Some((from, to)) = self.head_replaced {
-            write!(
+        match self.head_replaced {
+            Some(_) if self.other_classes => write!(
+                f,
+                "; its last layer was trained on other classes: that layer starts new"
+            )?,
+            Some((from, to)) => write!(
                 f,
                 "; its last layer has {from} classes, this run {to}: that layer starts new"
-            )?;
+            )?,
+            None => {}
         }
         write!(f, ")")
     }
@@ -149,20 +157,24 @@ impl WeightsFormat {
     }
 }
 
-/// Copies the weights of `path` into `model` (built from `config`). Keys that the file has and
-/// the model has not (BatchNorm's `num_batches_tracked`, say) are ignored; a model parameter the
-/// file lacks, or one of another shape, is an error, except for the last layer, which starts new
-/// when its class count differs.
+/// Copies the weights of `path` into `model` (built from `config` for the classes `classes`).
+/// Keys that the file has and the model has not (BatchNorm's `num_batches_tracked`, say) are
+/// ignored; a model parameter the file lacks, or one of another shape, is an error, except for
+/// the last layer, which starts new when its class count differs, or when the file comes from a
+/// selftrain run (its `model.json` beside it) whose classes have other names.
 pub fn init_from(
     model: Classifier,
     config: &ModelConfig,
+    classes: &[String],
     path: &Path,
 ) -> anyhow::Result<(Classifier, InitReport)> {
     let (file, format) = resolve(path)?;
-    let info = path.join(crate::run::files::MODEL);
-    if path.is_dir()
-        && info.is_file()
-        && let Ok(info) = crate::run::read_model_info(&info)
+    let source = file
+        .parent()
+        .map(|dir| dir.join(crate::run::files::MODEL))
+        .filter(|info| format == WeightsFormat::Selftrain && info.is_file())
+        .and_then(|info| crate::run::read_model_info(&info).ok());
+    if let Some(info) = &source
         && info.model.kind != config.kind
     {
         anyhow::bail!(
@@ -174,7 +186,13 @@ pub fn init_from(
             info.model.kind.name()
         );
     }
-    let tensors = read_tensors(&file, format)?;
+    let mut tensors = read_tensors(&file, format)?;
+    let other_classes = source
+        .as_ref()
+        .is_some_and(|info| !info.classes.is_empty() && info.classes != classes);
+    if other_classes {
+        tensors.retain(|t| !t.name.starts_with(config.head_prefix()));
+    }
     let adapter = || -> Option<Box<dyn burn::store::ModuleAdapter>> {
         match format {
             WeightsFormat::Selftrain => None,
@@ -193,7 +211,11 @@ pub fn init_from(
         }
     };
     let model = Classifier { network, input };
-    let head_replaced = check(&result, config, &file)?;
+    let dropped = other_classes.then(|| {
+        let from = source.as_ref().map_or(0, |info| info.classes.len());
+        (from, config.num_classes)
+    });
+    let head_replaced = check(&result, config, &file, dropped)?;
     Ok((
         model,
         InitReport {
@@ -201,6 +223,7 @@ pub fn init_from(
             format,
             loaded: result.applied.len(),
             head_replaced,
+            other_classes,
         },
     ))
 }
@@ -210,10 +233,11 @@ fn check(
     result: &ApplyResult,
     config: &ModelConfig,
     file: &Path,
+    dropped: Option<(usize, usize)>,
 ) -> anyhow::Result<Option<(usize, usize)>> {
     let head = config.head_prefix();
     let is_head = |path: &str| path.starts_with(head);
-    let mut head_replaced = None;
+    let mut head_replaced = dropped;
     for error in &result.errors {
         match error {
             ApplyError::ShapeMismatch {

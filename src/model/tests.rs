@@ -126,7 +126,7 @@ fn a_selftrain_model_file_round_trips_into_a_fresh_model() {
         let source = cfg.init(&device);
         let file = dir.join(format!("{}.bpk", kind.name()));
         write_bpk(&source, &file);
-        let (loaded, report) = init_from(cfg.init(&device), &cfg, &file).unwrap();
+        let (loaded, report) = init_from(cfg.init(&device), &cfg, &[], &file).unwrap();
         assert_eq!(report.format, WeightsFormat::Selftrain);
         assert_eq!(report.head_replaced, None);
         let x = || images(3, 1, 16, 16, &device);
@@ -146,7 +146,7 @@ fn a_run_directory_gives_its_best_model() {
     let best = cfg.init(&device);
     write_bpk(&best, &dir.join(crate::run::files::BEST));
     write_bpk(&cfg.init(&device), &dir.join(crate::run::files::LAST));
-    let (loaded, report) = init_from(cfg.init(&device), &cfg, &dir).unwrap();
+    let (loaded, report) = init_from(cfg.init(&device), &cfg, &[], &dir).unwrap();
     assert_eq!(report.file, dir.join(crate::run::files::BEST));
     let x = || images(2, 3, 12, 12, &device);
     assert_eq!(
@@ -164,7 +164,7 @@ fn another_class_count_replaces_only_the_last_layer() {
     let file = dir.join("five.bpk");
     write_bpk(&source, &file);
     let three = ModelConfig::for_kind(ModelKind::Resnet8, 1, 16, 16, 3);
-    let (loaded, report) = init_from(three.init(&device), &three, &file).unwrap();
+    let (loaded, report) = init_from(three.init(&device), &three, &[], &file).unwrap();
     assert_eq!(report.head_replaced, Some((5, 3)));
     assert!(
         report.to_string().contains("5 classes, this run 3"),
@@ -187,7 +187,7 @@ fn a_tensor_of_another_shape_is_named_with_both_shapes() {
     let file = dir.join("grey.bpk");
     write_bpk(&grey.init(&device), &file);
     let colour = ModelConfig::for_kind(ModelKind::Resnet8, 3, 16, 16, 4);
-    let err = init_from(colour.init(&device), &colour, &file)
+    let err = init_from(colour.init(&device), &colour, &[], &file)
         .unwrap_err()
         .to_string();
     assert!(err.contains("grey.bpk"), "{err}");
@@ -206,7 +206,7 @@ fn a_file_of_another_architecture_is_refused() {
     let file = dir.join("cnn.bpk");
     write_bpk(&cnn.init(&device), &file);
     let resnet = ModelConfig::for_kind(ModelKind::Resnet8, 1, 16, 16, 4);
-    let err = init_from(resnet.init(&device), &resnet, &file)
+    let err = init_from(resnet.init(&device), &resnet, &[], &file)
         .unwrap_err()
         .to_string();
     assert!(err.contains("cnn.bpk"), "{err}");
@@ -222,7 +222,7 @@ fn missing_truncated_and_unknown_files_are_refused_with_their_name() {
     let dir = scratch("bad");
     let cfg = ModelConfig::for_kind(ModelKind::Resnet8, 1, 16, 16, 4);
     let fails = |path: &std::path::Path| {
-        init_from(cfg.init(&device), &cfg, path)
+        init_from(cfg.init(&device), &cfg, &[], path)
             .unwrap_err()
             .to_string()
     };
@@ -276,7 +276,7 @@ fn a_pytorch_layout_safetensors_file_loads_through_the_adapter() {
         "{keys:?}"
     );
     assert!(keys.iter().any(|k| k == "bn1.weight"), "{keys:?}");
-    let (loaded, report) = init_from(cfg.init(&device), &cfg, &file).unwrap();
+    let (loaded, report) = init_from(cfg.init(&device), &cfg, &[], &file).unwrap();
     assert_eq!(report.format, WeightsFormat::Safetensors);
     let x = || images(2, 3, 16, 16, &device);
     let diff = max_abs_diff(
@@ -339,4 +339,56 @@ fn a_frozen_backbone_keeps_its_weights_and_the_head_learns() {
         t.into_parts().unwrap().4.to_vec()
     };
     assert_eq!(conv(&before), conv(&after));
+}
+
+#[test]
+fn a_run_of_other_classes_gives_its_backbone_but_not_its_last_layer() {
+    // Classes 0–4 pretrained, classes 5–9 to learn: the same count, other classes.
+    let device = device();
+    let dir = scratch("other-classes");
+    let cfg = ModelConfig::for_kind(ModelKind::Resnet8, 1, 16, 16, 5);
+    let source = cfg.init(&device);
+    write_bpk(&source, &dir.join(crate::run::files::BEST));
+    let names = |range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|c| format!("class-{c}")).collect()
+    };
+    let info = crate::run::ModelInfo::new(
+        cfg.clone(),
+        names(0..5),
+        crate::data::ImageShape {
+            channels: 1,
+            height: 16,
+            width: 16,
+        },
+        crate::data::ResizePolicy::Crop,
+        "flex".into(),
+    );
+    std::fs::write(
+        dir.join(crate::run::files::MODEL),
+        serde_json::to_vec(&info).unwrap(),
+    )
+    .unwrap();
+    let x = || images(2, 1, 16, 16, &device);
+    let fresh = cfg.init(&device);
+    let fresh_logits = values(fresh.clone().valid().forward(x()));
+    let (loaded, report) = init_from(fresh, &cfg, &names(5..10), &dir).unwrap();
+    assert_eq!(report.head_replaced, Some((5, 5)));
+    assert!(report.other_classes);
+    assert!(report.to_string().contains("other classes"), "{report}");
+    assert_eq!(
+        values(source.clone().valid().features(x())),
+        values(loaded.clone().valid().features(x())),
+        "the backbone is the run's"
+    );
+    let logits = values(loaded.valid().forward(x()));
+    assert_ne!(
+        logits,
+        values(source.valid().forward(x())),
+        "not the run's head"
+    );
+    assert_ne!(logits, fresh_logits, "the fresh head on the run's backbone");
+    // The same classes: everything is the run's.
+    let (same, report) = init_from(cfg.init(&device), &cfg, &names(0..5), &dir).unwrap();
+    assert_eq!(report.head_replaced, None);
+    let _ = same;
 }

@@ -192,7 +192,7 @@ impl<'p> Trainer<'p> {
         let (model, init_report) = if resume.is_some() {
             (model_config.init(&device), None)
         } else {
-            initial_model(&model_config, &cfg, &device)?
+            initial_model(&model_config, &cfg, &data.classes, &device)?
         };
         let optimizer = new_optimizer(&cfg);
         let class_weights = class_weights(&cfg, &data.train.class_counts(data.num_classes()))?;
@@ -367,7 +367,13 @@ impl<'p> Trainer<'p> {
                 if self.cfg.reinit_each_round {
                     self.device
                         .seed(crate::train::seeds::reinit(self.cfg.seed, round));
-                    self.model = initial_model(&self.model_config, &self.cfg, &self.device)?.0;
+                    self.model = initial_model(
+                        &self.model_config,
+                        &self.cfg,
+                        &self.data.classes,
+                        &self.device,
+                    )?
+                    .0;
                     self.optimizer = new_optimizer(&self.cfg);
                 }
                 (1, 0)
@@ -591,13 +597,14 @@ fn valid_device(device: &Device) -> Device {
 fn initial_model(
     config: &ModelConfig,
     cfg: &TrainConfig,
+    classes: &[String],
     device: &Device,
 ) -> anyhow::Result<(Classifier, Option<InitReport>)> {
     let model = config.init(device);
     match &cfg.init_from {
         None => Ok((model, None)),
         Some(path) => {
-            let (model, report) = init_from(model, config, path)?;
+            let (model, report) = init_from(model, config, classes, path)?;
             Ok((model, Some(report)))
         }
     }
