@@ -182,6 +182,8 @@ impl InputNorm {
 }
 
 /// The architectures [`Classifier`] wraps.
+// One model exists per run (and its copies): the size of the smaller variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Network {
     /// `small` or `default`.

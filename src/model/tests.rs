@@ -321,9 +321,9 @@ fn a_frozen_backbone_keeps_its_weights_and_the_head_learns() {
     let (Network::ResNet(b), Network::ResNet(a)) = (&before.network, &after.network) else {
         unreachable!()
     };
-    assert_eq!(
-        values(b.head().weight.val()) == values(a.head().weight.val()),
-        false,
+    assert_ne!(
+        values(b.head().weight.val()),
+        values(a.head().weight.val()),
         "the head learns"
     );
     // The convolution weights are untouched (BatchNorm's running statistics still follow the
