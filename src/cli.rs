@@ -295,6 +295,14 @@ pub struct TrainArgs {
     /// imagenet (torchvision's constants, for pretrained weights).
     #[arg(long, value_enum)]
     pub normalize: Option<crate::config::Normalize>,
+    /// Random resized crop of training images: smallest share of the area kept, in (0, 1]
+    /// (1 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    pub crop_scale: Option<f64>,
+    /// Colour jitter of training images: brightness/contrast/saturation within 1 ± J, J in
+    /// [0, 1) (0 = off).
+    #[arg(long, allow_negative_numbers = true)]
+    pub colour_jitter: Option<f64>,
     /// How images of another size reach --image-size: crop (cover, cut the centre) or stretch.
     #[arg(long, value_enum)]
     pub resize: Option<crate::data::ResizePolicy>,
@@ -488,6 +496,8 @@ impl TrainArgs {
             model,
             resize,
             normalize,
+            crop_scale,
+            colour_jitter,
             freeze_backbone_epochs,
             backbone_lr_scale,
             threshold,

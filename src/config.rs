@@ -163,6 +163,12 @@ pub struct TrainConfig {
     pub augment_shift: usize,
     /// Random horizontal flip (off for digits and text).
     pub hflip: bool,
+    /// Random resized crop of every training image: the smallest share of its area a crop
+    /// keeps, in (0, 1] (1 = off), scaled back to the input size. For photos.
+    pub crop_scale: f64,
+    /// Colour jitter of every training image: brightness, contrast and saturation factors in
+    /// [1 − J, 1 + J], J in [0, 1) (0 = off). For photos.
+    pub colour_jitter: f64,
     /// Cutout on pseudo-labelled samples: side of the erased square as a fraction of the
     /// image's shorter side (0 = off). Labelled samples never get it.
     pub pseudo_cutout: f64,
@@ -233,6 +239,8 @@ impl Default for TrainConfig {
             seed: 0,
             augment_shift: 2,
             hflip: false,
+            crop_scale: 1.0,
+            colour_jitter: 0.0,
             pseudo_cutout: 0.5,
             strong_augment: [0, 0],
             mixup: 0.4,
@@ -448,6 +456,18 @@ impl TrainConfig {
                 ));
             }
         }
+        if !(self.crop_scale.is_finite() && self.crop_scale > 0.0 && self.crop_scale <= 1.0) {
+            return Err(invalid(
+                "crop_scale",
+                format!("must be within (0, 1], got {}", self.crop_scale),
+            ));
+        }
+        if !(self.colour_jitter.is_finite() && (0.0..1.0).contains(&self.colour_jitter)) {
+            return Err(invalid(
+                "colour_jitter",
+                format!("must be within [0, 1), got {}", self.colour_jitter),
+            ));
+        }
         if !(self.backbone_lr_scale.is_finite() && (0.0..=1.0).contains(&self.backbone_lr_scale)) {
             return Err(invalid(
                 "backbone_lr_scale",
@@ -489,11 +509,16 @@ impl TrainConfig {
 
     /// The augmentation of labelled samples.
     pub fn augment(&self) -> Augment {
+        let photo = crate::data::PhotoAugment {
+            min_scale: self.crop_scale as f32,
+            jitter: self.colour_jitter as f32,
+        };
         Augment {
             max_shift: self.augment_shift,
             hflip: self.hflip,
             cutout: 0,
             strong: None,
+            photo: (!photo.is_identity()).then_some(photo),
         }
     }
 
@@ -587,6 +612,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("treshold"), "{err}");
+    }
+
+    #[test]
+    fn the_photo_augmentation_is_off_by_default_and_on_for_both_kinds_of_sample() {
+        let cfg = TrainConfig::default();
+        let shape = crate::data::ImageShape {
+            channels: 3,
+            height: 32,
+            width: 32,
+        };
+        assert_eq!(cfg.augment().photo, None);
+        let photos = TrainConfig {
+            crop_scale: 0.35,
+            colour_jitter: 0.4,
+            ..cfg
+        };
+        let photo = photos.augment().photo.expect("on");
+        assert_eq!((photo.min_scale, photo.jitter), (0.35, 0.4));
+        assert_eq!(photos.pseudo_augment(shape).photo, Some(photo));
     }
 
     #[test]

@@ -893,6 +893,14 @@ const OUT_OF_RANGE: &[(&str, &str, &str)] = &[
         "selection_standard_errors",
     ),
     ("channels = 2", "--channels=2", "channels"),
+    ("crop_scale = 0.0", "--crop-scale=0", "crop_scale"),
+    ("crop_scale = 1.5", "--crop-scale=1.5", "crop_scale"),
+    ("colour_jitter = 1.0", "--colour-jitter=1", "colour_jitter"),
+    (
+        "colour_jitter = -0.1",
+        "--colour-jitter=-0.1",
+        "colour_jitter",
+    ),
     (
         "backbone_lr_scale = 1.5",
         "--backbone-lr-scale=1.5",

@@ -1,6 +1,7 @@
 //! A user's own colour photos, end to end through the binary: a folder of JPEG and PNG photos
 //! of mixed sizes (coloured shapes on textured backgrounds, written here) trains a ResNet at
-//! a chosen input size with per-channel normalisation, and `predict` labels a new photo.
+//! a chosen input size with per-channel normalisation, random resized crops and colour jitter,
+//! and `predict` labels a new photo.
 
 mod common;
 
@@ -97,6 +98,10 @@ fn a_folder_of_colour_photos_trains_a_resnet_and_predict_labels_a_new_one() {
             "data",
             "--hflip",
             "true",
+            "--crop-scale",
+            "0.5",
+            "--colour-jitter",
+            "0.3",
             "--batch-size",
             "16",
             "--warmup-epochs",

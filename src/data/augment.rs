@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use super::image_set::ImageShape;
+use super::photo_augment::PhotoAugment;
 use super::rand_augment::RandAugment;
 
 /// Random augmentation applied to training images.
@@ -15,7 +16,7 @@ use super::rand_augment::RandAugment;
 /// square at a uniformly random centre (clipped at the border) set to 0. RandAugment and cutout
 /// are the strong noise that keeps a student trained on pseudo-labels from merely copying its
 /// teacher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Augment {
     /// Largest shift, in pixels, along each axis (0 = no translation).
     pub max_shift: usize,
@@ -27,6 +28,9 @@ pub struct Augment {
     /// RandAugment before the shift (`None` = off).
     #[serde(default)]
     pub strong: Option<RandAugment>,
+    /// Random resized crop and colour jitter, first of all (`None` = off).
+    #[serde(default)]
+    pub photo: Option<PhotoAugment>,
 }
 
 /// A copy of `pixels` (rows of `width` pixels, any number of images and channels) with every
@@ -54,6 +58,7 @@ impl Augment {
             hflip: false,
             cutout: 0,
             strong: None,
+            photo: None,
         }
     }
 
@@ -63,6 +68,7 @@ impl Augment {
             && !self.hflip
             && self.cutout == 0
             && self.strong.is_none_or(|s| s.is_identity())
+            && self.photo.is_none_or(|p| p.is_identity())
     }
 
     /// Writes an augmented copy of `src` (one CHW image of `shape`) into `dst`.
@@ -90,16 +96,23 @@ impl Augment {
             dst.copy_from_slice(src);
             return;
         }
-        // RandAugment into a copy (with `dst` as its scratch), which the shift then reads.
-        let strong_image;
-        let src = match self.strong.filter(|s| !s.is_identity()) {
-            Some(strong) => {
-                let mut image = src.to_vec();
-                strong.apply_in_place(&mut image, shape, rng, dst);
-                strong_image = image;
-                &strong_image[..]
+        // The photo augmentation and RandAugment into a copy (with `dst` as RandAugment's
+        // scratch), which the shift then reads.
+        let photo = self.photo.filter(|p| !p.is_identity());
+        let strong = self.strong.filter(|s| !s.is_identity());
+        let changed;
+        let src = if photo.is_some() || strong.is_some() {
+            let mut image = src.to_vec();
+            if let Some(photo) = photo {
+                photo.apply_in_place(&mut image, shape, rng);
             }
-            None => src,
+            if let Some(strong) = strong {
+                strong.apply_in_place(&mut image, shape, rng, dst);
+            }
+            changed = image;
+            &changed[..]
+        } else {
+            src
         };
         let (h, w) = (shape.height as isize, shape.width as isize);
         let (dx, dy) = if self.max_shift > 0 {
@@ -184,6 +197,7 @@ mod tests {
                 hflip: false,
                 cutout: 0,
                 strong: None,
+                photo: None,
             }
             .is_identity()
         );
@@ -193,6 +207,7 @@ mod tests {
                 hflip: true,
                 cutout: 0,
                 strong: None,
+                photo: None,
             }
             .is_identity()
         );
@@ -208,6 +223,7 @@ mod tests {
             hflip: false,
             cutout: 0,
             strong: None,
+            photo: None,
         };
         let mut rng = StdRng::seed_from_u64(1);
         let mut seen_moved = false;
@@ -245,6 +261,7 @@ mod tests {
             hflip: true,
             cutout: 0,
             strong: None,
+            photo: None,
         };
         let mut rng = StdRng::seed_from_u64(3);
         let (mut flipped, mut kept) = (0, 0);
@@ -276,6 +293,7 @@ mod tests {
             hflip: true,
             cutout: 0,
             strong: None,
+            photo: None,
         };
         let mut rng = StdRng::seed_from_u64(4);
         let mut dst = vec![0u8; SHAPE.len()];
@@ -298,6 +316,7 @@ mod tests {
             hflip: false,
             cutout: 4,
             strong: None,
+            photo: None,
         };
         assert!(!aug.is_identity());
         let mut rng = StdRng::seed_from_u64(5);
@@ -341,9 +360,11 @@ mod tests {
             hflip: true,
             cutout: 3,
             strong: None,
+            photo: None,
         };
         let full = Augment {
             strong: Some(strong),
+            photo: None,
             ..weak
         };
         assert!(!full.is_identity());
@@ -371,11 +392,13 @@ mod tests {
         // Zero operations: the weak augmentation alone, with the same draws.
         let off = Augment {
             strong: Some(RandAugment { n: 0, m: 9 }),
+            photo: None,
             ..Augment::none()
         };
         assert!(off.is_identity());
         let with_zero = Augment {
             strong: Some(RandAugment { n: 0, m: 9 }),
+            photo: None,
             ..weak
         };
         let (mut a, mut b) = (vec![0u8; shape.len()], vec![0u8; shape.len()]);

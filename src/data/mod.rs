@@ -6,6 +6,7 @@ pub mod folder;
 pub mod idx;
 pub mod image_set;
 pub mod memory;
+pub mod photo_augment;
 pub mod rand_augment;
 pub mod split;
 
@@ -17,5 +18,6 @@ pub use folder::{
 };
 pub use idx::{IdxError, ImportOptions, ImportReport, import_idx};
 pub use image_set::{ImageSet, ImageShape};
+pub use photo_augment::PhotoAugment;
 pub use rand_augment::RandAugment;
 pub use split::{stratified_folds, stratified_holdout};

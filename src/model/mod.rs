@@ -88,7 +88,7 @@ pub struct ModelConfig {
     #[config(default = 0.3)]
     pub dropout: f64,
     /// Width of the first layer: the CNN's first convolution (the second has twice as many),
-    /// a ResNet's stem. [`ModelConfig::new`] sets [`ModelKind::default_filters`].
+    /// a ResNet's stem; [`ModelConfig::for_kind`] sets [`ModelKind::default_filters`].
     #[config(default = 32)]
     pub filters: usize,
     /// Width of the CNN's hidden fully connected layer (unused by the ResNets).
