@@ -110,40 +110,31 @@ struct ConvLayer {
     out_pixels: u64,
 }
 
-/// Every convolution of a ResNet in order, shortcuts included.
+/// Every convolution of a ResNet in order, shortcuts included, from the layout the model is
+/// built from.
 fn resnet_layers(cfg: &ModelConfig, layout: crate::model::ResNetLayout) -> Vec<ConvLayer> {
-    use crate::model::ResNetLayout;
     let f = cfg.filters as u64;
     let (mut h, mut w) = (cfg.height as u64, cfg.width as u64);
     let down = |x: u64, k: u64, s: u64| (x + 2 * (k / 2) - k) / s + 1;
-    let mut layers = Vec::new();
-    let (stem_kernel, stem_stride, stages): (u64, u64, Vec<(u64, u64, u64)>) = match layout {
-        ResNetLayout::Cifar { blocks_per_stage } => {
-            let n = blocks_per_stage as u64;
-            (3, 1, vec![(f, n, 1), (2 * f, n, 2), (4 * f, n, 2)])
-        }
-        ResNetLayout::ImageNet18 => (
-            7,
-            2,
-            vec![(f, 2, 1), (2 * f, 2, 2), (4 * f, 2, 2), (8 * f, 2, 2)],
-        ),
-    };
+    let (stem_kernel, stem_stride, max_pool) = layout.stem();
+    let (stem_kernel, stem_stride) = (stem_kernel as u64, stem_stride as u64);
     h = down(h, stem_kernel, stem_stride);
     w = down(w, stem_kernel, stem_stride);
-    layers.push(ConvLayer {
+    let mut layers = vec![ConvLayer {
         cin: cfg.channels as u64,
         cout: f,
         kernel: stem_kernel,
         out_pixels: h * w,
-    });
-    if layout == ResNetLayout::ImageNet18 {
+    }];
+    if max_pool {
         h = down(h, 3, 2);
         w = down(w, 3, 2);
     }
     let mut cin = f;
-    for (cout, blocks, stride) in stages {
-        for b in 0..blocks {
-            let s = if b == 0 { stride } else { 1 };
+    for stage in layout.stages(cfg.filters) {
+        let cout = stage.width as u64;
+        for b in 0..stage.blocks {
+            let s = if b == 0 { stage.stride as u64 } else { 1 };
             let (bh, bw) = (down(h, 3, s), down(w, 3, s));
             let conv = |cin, kernel| ConvLayer {
                 cin,

@@ -11,7 +11,7 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 pub use cnn::Cnn;
-pub use resnet::{ResNet, ResNetLayout, TORCHVISION_KEY_REMAP};
+pub use resnet::{ResNet, ResNetLayout, Stage, TORCHVISION_KEY_REMAP};
 
 /// Which architecture to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -139,8 +139,7 @@ impl ModelConfig {
     pub fn feature_width(&self) -> usize {
         match self.kind.resnet_layout() {
             None => self.hidden,
-            Some(ResNetLayout::Cifar { .. }) => 4 * self.filters,
-            Some(ResNetLayout::ImageNet18) => 8 * self.filters,
+            Some(layout) => layout.feature_width(self.filters),
         }
     }
 

@@ -32,6 +32,50 @@ pub enum ResNetLayout {
     ImageNet18,
 }
 
+/// One stage of a layout: `blocks` basic blocks of `width` channels, the first with `stride`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage {
+    /// Output channels of every block.
+    pub width: usize,
+    /// Basic blocks.
+    pub blocks: usize,
+    /// Stride of the first block.
+    pub stride: usize,
+}
+
+impl ResNetLayout {
+    /// The stem: its square kernel, its stride and whether a 3×3 stride-2 max pool follows.
+    pub fn stem(self) -> (usize, usize, bool) {
+        match self {
+            ResNetLayout::Cifar { .. } => (3, 1, false),
+            ResNetLayout::ImageNet18 => (7, 2, true),
+        }
+    }
+
+    /// The stages after the stem, for a stem `filters` wide.
+    pub fn stages(self, filters: usize) -> Vec<Stage> {
+        let (f, n) = match self {
+            ResNetLayout::Cifar { blocks_per_stage } => (filters, blocks_per_stage),
+            ResNetLayout::ImageNet18 => (filters, 2),
+        };
+        let stage = |width, stride| Stage {
+            width,
+            blocks: n,
+            stride,
+        };
+        let mut stages = vec![stage(f, 1), stage(2 * f, 2), stage(4 * f, 2)];
+        if self == ResNetLayout::ImageNet18 {
+            stages.push(stage(8 * f, 2));
+        }
+        stages
+    }
+
+    /// The width of the pooled embedding: the last stage's.
+    pub fn feature_width(self, filters: usize) -> usize {
+        self.stages(filters).last().map_or(filters, |s| s.width)
+    }
+}
+
 fn conv(cin: usize, cout: usize, kernel: usize, stride: usize, device: &Device) -> Conv2d {
     let pad = kernel / 2;
     Conv2dConfig::new([cin, cout], [kernel, kernel])
@@ -113,58 +157,38 @@ impl ResNet {
         dropout: f64,
         device: &Device,
     ) -> Self {
-        let stage = |cin: usize, cout: usize, n: usize, stride: usize| -> Vec<BasicBlock> {
-            (0..n)
+        let (kernel, stride, max_pool) = layout.stem();
+        let mut cin = filters;
+        let mut stages = layout.stages(filters).into_iter().map(|stage| {
+            let blocks = (0..stage.blocks)
                 .map(|i| {
-                    let (cin, stride) = if i == 0 { (cin, stride) } else { (cout, 1) };
-                    BasicBlock::new(cin, cout, stride, device)
+                    let block_in = if i == 0 { cin } else { stage.width };
+                    let stride = if i == 0 { stage.stride } else { 1 };
+                    BasicBlock::new(block_in, stage.width, stride, device)
                 })
-                .collect()
-        };
-        let f = filters;
-        let (conv1, maxpool, stages, width) = match layout {
-            ResNetLayout::Cifar {
-                blocks_per_stage: n,
-            } => (
-                conv(channels, f, 3, 1, device),
-                None,
-                [
-                    stage(f, f, n, 1),
-                    stage(f, 2 * f, n, 2),
-                    stage(2 * f, 4 * f, n, 2),
-                    vec![],
-                ],
-                4 * f,
-            ),
-            ResNetLayout::ImageNet18 => (
-                conv(channels, f, 7, 2, device),
-                Some(
-                    MaxPool2dConfig::new([3, 3])
-                        .with_strides([2, 2])
-                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                        .init(),
-                ),
-                [
-                    stage(f, f, 2, 1),
-                    stage(f, 2 * f, 2, 2),
-                    stage(2 * f, 4 * f, 2, 2),
-                    stage(4 * f, 8 * f, 2, 2),
-                ],
-                8 * f,
-            ),
-        };
-        let [layer1, layer2, layer3, layer4] = stages;
+                .collect();
+            cin = stage.width;
+            blocks
+        });
+        let mut next_stage = || stages.next().unwrap_or_default();
+        let (layer1, layer2, layer3, layer4) =
+            (next_stage(), next_stage(), next_stage(), next_stage());
         Self {
-            conv1,
-            bn1: BatchNormConfig::new(f).init(device),
-            maxpool,
+            conv1: conv(channels, filters, kernel, stride, device),
+            bn1: BatchNormConfig::new(filters).init(device),
+            maxpool: max_pool.then(|| {
+                MaxPool2dConfig::new([3, 3])
+                    .with_strides([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init()
+            }),
             layer1,
             layer2,
             layer3,
             layer4,
             avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             dropout: DropoutConfig::new(dropout).init(),
-            fc: LinearConfig::new(width, num_classes).init(device),
+            fc: LinearConfig::new(layout.feature_width(filters), num_classes).init(device),
             relu: Relu::new(),
         }
     }
