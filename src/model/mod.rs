@@ -158,7 +158,8 @@ impl ModelConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputNorm {
     mean: Vec<f32>,
-    std: Vec<f32>,
+    /// 1 / std, computed once rather than at every forward pass.
+    inv_std: Vec<f32>,
 }
 
 impl InputNorm {
@@ -166,7 +167,7 @@ impl InputNorm {
     pub fn new(mean: Option<&[f32]>, std: Option<&[f32]>) -> Option<Self> {
         Some(Self {
             mean: mean?.to_vec(),
-            std: std?.to_vec(),
+            inv_std: std?.iter().map(|s| 1.0 / s).collect(),
         })
     }
 
@@ -174,9 +175,8 @@ impl InputNorm {
         let device = images.device();
         let c = self.mean.len();
         let column =
-            |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, c, 1, 1]), &device);
-        let scale: Vec<f32> = self.std.iter().map(|s| 1.0 / s).collect();
-        (images - column(self.mean.clone())) * column(scale)
+            |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, c, 1, 1]), &device);
+        (images - column(&self.mean)) * column(&self.inv_std)
     }
 }
 
