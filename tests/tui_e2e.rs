@@ -88,7 +88,11 @@ impl Tmux {
         loop {
             let screen = self.screen();
             if pred(&screen) {
-                return screen;
+                // A capture can land while the terminal is half repainted (a colour picture is
+                // many escape codes): look again a moment later and keep that one if it holds.
+                std::thread::sleep(Duration::from_millis(250));
+                let settled = self.screen();
+                return if pred(&settled) { settled } else { screen };
             }
             if Instant::now() > deadline || !self.alive() {
                 panic!("timed out waiting for {what}; screen:\n{screen}");
@@ -240,8 +244,9 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
 
     // The inspector: rejected samples nearest τ first; accept the first one.
     tmux.send("i");
+    // The action line is the detail panel's last: the whole panel has been drawn.
     let screen = tmux.wait_for("the inspector", long, |s| {
-        s.contains("Rejected") && s.contains("Sample #")
+        s.contains("Rejected") && s.contains("Sample #") && s.contains("a: accept as")
     });
     assert!(screen.contains("nearest τ first"), "{screen}");
     // Why it was left out: the engine's own reason, recorded with the round.
