@@ -4,6 +4,8 @@
 # Prints the median per-step times and the ratios to PyTorch.
 #
 #   bench/compare.sh [--repeats 3] [--batch-size 64] [--cuda] [--threads N]
+#                    [--model default|resnet8|resnet20|resnet18] [--size 28x28] [--channels 1]
+#                    [--devices "flex tch-cpu"]
 #
 # Needs the tch build (target/tch/release/selftrain, see README) and the libtorch venv
 # (scripts/setup-libtorch.sh), whose torch also runs the PyTorch side.
@@ -14,12 +16,20 @@ REPEATS=3
 BATCH=64
 CUDA=0
 THREADS="$(nproc)"
+MODEL=default
+SIZE=28x28
+CHANNELS=1
+DEVICES="flex tch-cpu"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --repeats) REPEATS="$2"; shift 2 ;;
         --batch-size) BATCH="$2"; shift 2 ;;
         --cuda) CUDA=1; shift ;;
         --threads) THREADS="$2"; shift 2 ;;
+        --model) MODEL="$2"; shift 2 ;;
+        --size) SIZE="$2"; shift 2 ;;
+        --channels) CHANNELS="$2"; shift 2 ;;
+        --devices) DEVICES="$2"; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -36,16 +46,19 @@ trap 'rm -f "$out"' EXIT
 if [[ "$CUDA" == 1 ]]; then
     configs=("selftrain:cuda" "pytorch:cuda")
 else
-    configs=("selftrain:flex" "selftrain:tch-cpu" "pytorch:cpu")
+    configs=()
+    for d in $DEVICES; do configs+=("selftrain:$d"); done
+    configs+=("pytorch:cpu")
 fi
 for r in $(seq "$REPEATS"); do
     for c in "${configs[@]}"; do
         tool="${c%%:*}" dev="${c#*:}"
         echo "repeat $r: $tool on $dev" >&2
         if [[ "$tool" == selftrain ]]; then
-            "$SELFTRAIN" bench --device "$dev" --batch-size "$BATCH" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >>"$out"
+            "$SELFTRAIN" bench --device "$dev" --batch-size "$BATCH" --model "$MODEL" --size "$SIZE" --channels "$CHANNELS" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >>"$out"
         else
-            "$PY" bench/pytorch_bench.py --device "$dev" --batch-size "$BATCH" --threads "$THREADS" >>"$out"
+            "$PY" bench/pytorch_bench.py --device "$dev" --batch-size "$BATCH" --threads "$THREADS" \
+                --model "$MODEL" --size "$SIZE" --channels "$CHANNELS" >>"$out"
         fi
     done
 done

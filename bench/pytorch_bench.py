@@ -3,7 +3,12 @@
 Prints one JSON object with the same fields as `selftrain bench`, so the two can be compared
 side by side (see bench/compare.sh).
 
-    python bench/pytorch_bench.py [--device cpu|cuda] [--batch-size 64] [--model default|small]
+    python bench/pytorch_bench.py [--device cpu|cuda] [--batch-size 64]
+        [--model default|small|resnet8|resnet20|resnet18] [--size 28x28] [--channels 1]
+
+The ResNets are those of src/model/resnet.rs: ResNet-8/20 in the CIFAR layout (3×3 stem of 16
+channels, three stages of 1 or 3 basic blocks, 1×1-convolution shortcuts where the shape changes)
+and torchvision's own ResNet-18 (torchvision must be installed for it).
 """
 
 import argparse
@@ -38,6 +43,49 @@ class Cnn(nn.Module):
         return self.fc2(self.dropout(x))
 
 
+class CifarResNet(nn.Module):
+    """ResNet-(6n+2) in the CIFAR layout with global average pooling, as src/model/resnet.rs."""
+
+    def __init__(self, blocks_per_stage, channels, classes, filters=16):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+
+        def stage(cin, cout, stride):
+            down = None
+            if stride != 1 or cin != cout:
+                down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            blocks = [BasicBlock(cin, cout, stride, down)]
+            blocks += [BasicBlock(cout, cout) for _ in range(blocks_per_stage - 1)]
+            return nn.Sequential(*blocks)
+
+        self.stem = nn.Sequential(
+            nn.Conv2d(channels, filters, 3, 1, 1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()
+        )
+        self.stages = nn.Sequential(
+            stage(filters, filters, 1), stage(filters, 2 * filters, 2), stage(2 * filters, 4 * filters, 2)
+        )
+        self.fc = nn.Linear(4 * filters, classes)
+
+    def forward(self, x):
+        x = self.stages(self.stem(x))
+        return self.fc(x.mean((2, 3)))
+
+
+def build_model(kind, channels, h, w, classes):
+    if kind in ("default", "small"):
+        return Cnn(kind, channels, h, w, classes)
+    if kind in ("resnet8", "resnet20"):
+        return CifarResNet(1 if kind == "resnet8" else 3, channels, classes)
+    if kind == "resnet18":
+        import torchvision
+
+        model = torchvision.models.resnet18(num_classes=classes)
+        if channels != 3:
+            model.conv1 = nn.Conv2d(channels, 64, 7, 2, 3, bias=False)
+        return model
+    raise SystemExit(f"unknown model {kind}")
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -46,7 +94,7 @@ def sync(device):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--device", default="cpu")
-    p.add_argument("--model", default="default", choices=["default", "small"])
+    p.add_argument("--model", default="default", choices=["default", "small", "resnet8", "resnet20", "resnet18"])
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--size", default="28x28")
     p.add_argument("--channels", type=int, default=1)
@@ -59,7 +107,7 @@ def main():
     h, w = (int(v) for v in a.size.lower().split("x"))
     device = torch.device(a.device)
     torch.manual_seed(0)
-    model = Cnn(a.model, a.channels, h, w, 10).to(device)
+    model = build_model(a.model, a.channels, h, w, 10).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     # Same input pipeline as selftrain: u8 pixels converted to f32 in [0, 1] on every step.
     pixels = torch.randint(0, 256, (a.batch_size, a.channels, h, w), dtype=torch.uint8)

@@ -1,4 +1,4 @@
-//! Device selection: `auto`, `flex`, `tch-cpu`, `cuda[:N]`.
+//! Device selection: `auto`, `flex`, `ndarray`, `tch-cpu`, `cuda[:N]`.
 
 use burn::tensor::Device;
 
@@ -9,6 +9,9 @@ pub enum DeviceSpec {
     Auto,
     /// burn's pure-Rust CPU backend.
     Flex,
+    /// burn's older ndarray CPU backend (the `ndarray` feature; `openblas` adds the system
+    /// OpenBLAS for its matrix products), kept to be measured against flex.
+    NdArray,
     /// libtorch on the CPU (needs the `tch` feature).
     TchCpu,
     /// libtorch on CUDA GPU `N` (needs the `tch` feature).
@@ -19,7 +22,7 @@ pub enum DeviceSpec {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DeviceError {
     /// The name is not a device.
-    #[error("unknown device `{0}`: expected auto, flex, tch-cpu, cuda or cuda:N")]
+    #[error("unknown device `{0}`: expected auto, flex, ndarray, tch-cpu, cuda or cuda:N")]
     Unknown(String),
     /// The device exists but this build or machine lacks it.
     #[error("device `{requested}` is not available in this build/machine; available: {available}")]
@@ -37,6 +40,7 @@ impl DeviceSpec {
         match text.trim() {
             "auto" => Ok(Self::Auto),
             "flex" => Ok(Self::Flex),
+            "ndarray" => Ok(Self::NdArray),
             "tch-cpu" => Ok(Self::TchCpu),
             "cuda" => Ok(Self::Cuda(0)),
             other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
@@ -51,6 +55,7 @@ impl DeviceSpec {
         match self {
             Self::Auto => "auto".into(),
             Self::Flex => "flex".into(),
+            Self::NdArray => "ndarray".into(),
             Self::TchCpu => "tch-cpu".into(),
             Self::Cuda(n) => format!("cuda:{n}"),
         }
@@ -69,6 +74,8 @@ pub fn available() -> Vec<DeviceSpec> {
     }
     #[cfg(feature = "flex")]
     out.push(DeviceSpec::Flex);
+    #[cfg(feature = "ndarray")]
+    out.push(DeviceSpec::NdArray);
     out
 }
 
@@ -95,6 +102,8 @@ pub fn burn_device(spec: DeviceSpec) -> Device {
     match spec {
         #[cfg(feature = "flex")]
         DeviceSpec::Flex => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        DeviceSpec::NdArray => Device::ndarray(),
         #[cfg(feature = "tch")]
         DeviceSpec::TchCpu => Device::libtorch(),
         #[cfg(feature = "tch")]
@@ -114,6 +123,7 @@ mod tests {
     fn parses_names() {
         assert_eq!(DeviceSpec::parse("auto"), Ok(DeviceSpec::Auto));
         assert_eq!(DeviceSpec::parse("cuda"), Ok(DeviceSpec::Cuda(0)));
+        assert_eq!(DeviceSpec::parse("ndarray"), Ok(DeviceSpec::NdArray));
         assert_eq!(DeviceSpec::parse("cuda:2"), Ok(DeviceSpec::Cuda(2)));
         assert!(DeviceSpec::parse("cuda:x").is_err());
         assert!(DeviceSpec::parse("tpu").is_err());

@@ -85,10 +85,10 @@ pub struct ResultsRow {
 
 /// The backend behind a device name.
 pub fn backend_of(device: &str) -> &'static str {
-    if device == "flex" {
-        "burn-flex"
-    } else {
-        "burn-tch (libtorch)"
+    match device {
+        "flex" => "burn-flex",
+        "ndarray" => "burn-ndarray",
+        _ => "burn-tch (libtorch)",
     }
 }
 

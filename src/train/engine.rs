@@ -139,6 +139,13 @@ struct Trainer<'p> {
     labeller: Box<dyn PseudoLabeller>,
     /// The selected model (`best.bpk`), when there is one.
     best_model: Option<Classifier>,
+    /// The global step at which `best_model` was taken from the training model (unknown after
+    /// a resume).
+    best_model_step: Option<u64>,
+    /// Test evaluations of the training model published at the end of the warm-up and of each
+    /// round, by global step: the final report reuses them instead of evaluating the same
+    /// weights again (the last round's model and the selected one usually are one of these).
+    test_reports: Vec<(u64, EvalReport)>,
     controls: Receiver<Control>,
     recorder: Recorder<'p>,
     run_dir: RunDir,
@@ -211,6 +218,8 @@ impl<'p> Trainer<'p> {
             run: RunState::new(cfg.threshold, cfg.pseudo_weight),
             labeller: crate::train::pseudo::PolicySpec::from_config(&cfg).build(),
             best_model: None,
+            best_model_step: None,
+            test_reports: Vec::new(),
             device_name: spec.name(),
             cfg,
             data,
@@ -375,6 +384,7 @@ impl<'p> Trainer<'p> {
                     )?
                     .0;
                     self.optimizer = new_optimizer(&self.cfg);
+                    self.test_reports.clear();
                 }
                 (1, 0)
             };

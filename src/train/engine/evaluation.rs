@@ -68,6 +68,7 @@ impl Trainer<'_> {
                 .time_breakdown
                 .add(Spent::Io, started.elapsed().as_secs_f64());
             self.best_model = Some(valid);
+            self.best_model_step = Some(self.run.global_step);
             let path = self.run_dir.file(files::BEST).display().to_string();
             self.recorder.emit(Update::Checkpoint {
                 path,
@@ -97,12 +98,24 @@ impl Trainer<'_> {
         Some(report)
     }
 
+    /// The test evaluation published for the training model at `step`, if there was one.
+    pub(super) fn published_test_report(&self, step: Option<u64>) -> Option<EvalReport> {
+        let step = step?;
+        self.test_reports
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == step)
+            .map(|(_, r)| r.clone())
+    }
+
     pub(super) fn publish_test_evaluation(&mut self) {
         let previous = self.phase;
         self.phase = Phase::Evaluating;
         self.maybe_progress(0, 0, 0, true);
         let valid = self.model.valid();
         if let Some(report) = self.test_report(&valid) {
+            self.test_reports
+                .push((self.run.global_step, report.clone()));
             self.recorder.emit(Update::Evaluation(Evaluation {
                 global_step: self.run.global_step,
                 round: self.round,
