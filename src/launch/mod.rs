@@ -87,6 +87,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<StopReason> {
         None => args.to_config()?,
     };
     let spec = device::resolve(DeviceSpec::parse(&cfg.device)?)?;
+    if !args.headless && !args.json && std::io::stdout().is_terminal() {
+        crate::tui::picture::check_variable()?;
+    }
     let run = match &resume {
         Some((_, dir)) => OpenRun::resume(dir)?,
         None => OpenRun::create(&cfg.runs_dir)?,

@@ -128,6 +128,8 @@ pub struct App {
     pub images: Option<PoolImages>,
     /// Why images cannot be drawn (read-only mode).
     pub image_note: Option<String>,
+    /// The terminal's image protocol, when it has one (else pictures are half-blocks).
+    pub graphics: Option<crate::tui::picture::Graphics>,
     /// One-line feedback shown in the key bar until the next key.
     pub flash: Option<String>,
     /// Seconds on the injected clock (see [`App::on_tick`]).
@@ -182,6 +184,7 @@ impl App {
             inspector: InspectorState::default(),
             images: None,
             image_note: None,
+            graphics: None,
             flash: None,
             clock: 0.0,
             elapsed_secs: 0.0,

@@ -222,7 +222,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
     app.inspector.offset = state.offset();
 }
 
-fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+fn draw_detail(frame: &mut Frame, area: Rect, app: &mut App) {
     let Some(i) = app.selected_sample() else {
         let text = if app.predictions.is_empty() {
             ""
@@ -360,7 +360,24 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         .images
         .as_ref()
         .and_then(|im| im.pixels(p.index, &info.file).map(|px| (px, im.shape())));
+    // A terminal image protocol draws the picture itself; the text goes below it.
+    let mut text_area = inner;
+    let drawn = match (pixels, app.graphics.as_mut()) {
+        (Some((px, shape)), Some(graphics)) if image_rows >= 3 => {
+            let picture_area = Rect {
+                height: image_rows,
+                ..inner
+            };
+            graphics.draw(frame, picture_area, p.index, px, shape, app.inspector.grey)
+        }
+        _ => None,
+    };
     match pixels {
+        _ if drawn.is_some() => {
+            let rows = drawn.unwrap_or(0) + 1;
+            text_area.y += rows.min(text_area.height);
+            text_area.height = text_area.height.saturating_sub(rows);
+        }
         Some((px, shape)) if image_rows >= 3 => {
             lines.extend(halfblock(
                 px,
@@ -385,7 +402,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     lines.extend(text);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
 /// What the policy made of the sample: its pseudo-label weight when accepted, its class's

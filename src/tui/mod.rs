@@ -27,6 +27,7 @@ pub mod inspector_list;
 pub mod keys;
 pub mod layout;
 pub mod loss;
+pub mod picture;
 pub mod pseudo;
 pub mod run;
 pub mod samples;

@@ -576,3 +576,30 @@ fn view_of_a_run_recorded_before_policies_were_announced() {
         "{text}"
     );
 }
+
+/// On a terminal with an image protocol the picture is escape codes at the top of the sample
+/// panel (no half-blocks), and the sample's text starts below it.
+#[test]
+fn the_inspector_draws_the_picture_with_the_terminals_protocol() {
+    use ratatui_image::picker::{Picker, ProtocolType};
+    let mut app = fixture::live_app();
+    let mut picker = Picker::halfblocks();
+    picker.set_protocol_type(ProtocolType::Kitty);
+    app.graphics = Some(crate::tui::picture::Graphics::with_picker(picker));
+    press(&mut app, "i");
+    let terminal = draw(&mut app, 120, 40);
+    let buffer = terminal.backend().buffer();
+    let row = |y: u16| -> String { (0..120).map(|x| buffer[(x, y)].symbol()).collect() };
+    let rows: Vec<String> = (0..40).map(row).collect();
+    let picture_row = rows
+        .iter()
+        .position(|r| r.contains("\x1b_G"))
+        .expect("a kitty picture");
+    let text_row = rows
+        .iter()
+        .position(|r| r.contains("│file "))
+        .expect("the sample's text");
+    assert!(picture_row < text_row, "{rows:#?}");
+    assert!(rows.iter().all(|r| !r.contains('▀')), "no half-blocks");
+    assert!(rows.iter().any(|r| r.contains("a: accept as")), "{rows:#?}");
+}

@@ -401,6 +401,7 @@ fn follow(
 
 /// Opens the read-only dashboard on a run directory until the user quits.
 pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
+    crate::tui::picture::check_variable()?;
     let metrics = run_dir.join(files::METRICS);
     if !metrics.is_file() {
         anyhow::bail!(
@@ -435,6 +436,8 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     app.source = Some(run_dir.display().to_string());
     let result = {
         let mut guard = TerminalGuard::enter()?;
+        // Checked above: an unknown value cannot reach here.
+        app.graphics = crate::tui::picture::Graphics::detect().unwrap_or(None);
         let input = InputThread::spawn();
         let r = event_loop(
             &mut guard.terminal,
