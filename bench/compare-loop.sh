@@ -5,6 +5,7 @@
 # time to a common accuracy, and accuracy, with the ratios to the twin.
 #
 #   bench/compare-loop.sh --data ROOT [--seeds "0 1 2"] [--devices "flex tch-cpu"]
+#                         (devices: flex, tch-cpu, ndarray, openblas; see bench/compare.sh)
 #                         [--threads N] [--out DIR] [-- EXTRA SELFTRAIN/TWIN FLAGS]
 #
 # Extra flags after `--` go to both tools (only those the twin also knows: --warmup-epochs,
@@ -43,8 +44,12 @@ binary_for() {
     case "$1" in
         tch-cpu|cuda*) echo "${SELFTRAIN_TCH:-target/tch/release/selftrain}" ;;
         ndarray) echo "${SELFTRAIN_NDARRAY:-target/ndarray/release/selftrain}" ;;
+        openblas) echo "${SELFTRAIN_OPENBLAS:-target/openblas/release/selftrain}" ;;
         *) echo "${SELFTRAIN:-target/release/selftrain}" ;;
     esac
+}
+device_of() { # openblas is the ndarray device of the OpenBLAS build
+    if [[ "$1" == openblas ]]; then echo ndarray; else echo "$1"; fi
 }
 
 # The same thread count for every tool: rayon (flex, ndarray), OpenMP/MKL (libtorch) and torch.
@@ -68,7 +73,7 @@ for seed in $SEEDS; do
         echo "==> seed $seed: selftrain on $dev" >&2
         t0="$(now)"
         "$bin" train --headless --data "$DATA" --runs-dir "$dir/runs" --seed "$seed" \
-            --device "$dev" "${EXTRA[@]}" >"$dir/train.log" 2>&1 ||
+            --device "$(device_of "$dev")" "${EXTRA[@]}" >"$dir/train.log" 2>&1 ||
             { echo "error: selftrain on $dev failed: see $dir/train.log" >&2; exit 1; }
         t1="$(now)"
         mv "$(ls -d "$dir"/runs/*/ | head -1)" "$dir/run" && rmdir "$dir/runs"

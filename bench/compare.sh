@@ -7,6 +7,11 @@
 #                    [--model default|resnet8|resnet20|resnet18] [--size 28x28] [--channels 1]
 #                    [--devices "flex tch-cpu"]
 #
+# --devices takes flex, tch-cpu, ndarray and openblas (the ndarray device of the build with
+# OpenBLAS); each runs from its own build: target/tch/release/selftrain (flex and tch-cpu, or
+# $SELFTRAIN), target/ndarray/release/selftrain ($SELFTRAIN_NDARRAY) and
+# target/openblas/release/selftrain ($SELFTRAIN_OPENBLAS).
+#
 # Needs the tch build (target/tch/release/selftrain, see README) and the libtorch venv
 # (scripts/setup-libtorch.sh), whose torch also runs the PyTorch side.
 set -euo pipefail
@@ -55,7 +60,15 @@ for r in $(seq "$REPEATS"); do
         tool="${c%%:*}" dev="${c#*:}"
         echo "repeat $r: $tool on $dev" >&2
         if [[ "$tool" == selftrain ]]; then
-            "$SELFTRAIN" bench --device "$dev" --batch-size "$BATCH" --model "$MODEL" --size "$SIZE" --channels "$CHANNELS" | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >>"$out"
+            bin="$SELFTRAIN" device="$dev"
+            case "$dev" in
+                ndarray) bin="${SELFTRAIN_NDARRAY:-target/ndarray/release/selftrain}" ;;
+                openblas) bin="${SELFTRAIN_OPENBLAS:-target/openblas/release/selftrain}" device=ndarray ;;
+            esac
+            [[ -x "$bin" ]] || { echo "error: $bin missing (build it with --features $dev)" >&2; exit 1; }
+            # The row is labelled with the name asked for (ndarray and openblas share a device).
+            "$bin" bench --device "$device" --batch-size "$BATCH" --model "$MODEL" --size "$SIZE" --channels "$CHANNELS" |
+                "$PY" -c 'import json,sys; r = json.load(sys.stdin); r["device"] = sys.argv[1]; print(json.dumps(r))' "$dev" >>"$out"
         else
             "$PY" bench/pytorch_bench.py --device "$dev" --batch-size "$BATCH" --threads "$THREADS" \
                 --model "$MODEL" --size "$SIZE" --channels "$CHANNELS" >>"$out"
