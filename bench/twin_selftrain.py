@@ -319,25 +319,10 @@ def stratified_holdout(labels, k, fraction, rng):
 # Model (src/model/cnn.rs, kind `default`)
 # ----------------------------------------------------------------------------------------------
 
-class Cnn(nn.Module):
-    """conv(32)-bn-relu-pool-conv(64)-bn-relu-pool-fc(128)-relu-dropout-fc, 3x3 'same' convs."""
-
-    def __init__(self, channels, height, width, classes, filters=32, hidden=128, dropout=0.3):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, filters, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(filters, eps=1e-5, momentum=0.1)
-        self.conv2 = nn.Conv2d(filters, filters * 2, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(filters * 2, eps=1e-5, momentum=0.1)
-        self.pool = nn.MaxPool2d(2)
-        self.fc1 = nn.Linear(filters * 2 * (height // 4) * (width // 4), hidden)
-        self.dropout = nn.Dropout(dropout)
-        self.fc2 = nn.Linear(hidden, classes)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.bn1(self.conv1(x))))
-        x = self.pool(torch.relu(self.bn2(self.conv2(x))))
-        x = torch.relu(self.fc1(x.flatten(1)))
-        return self.fc2(self.dropout(x))
+# The same network as the per-step benchmark (bench/pytorch_bench.py, kind "default"):
+# conv(32)-bn-relu-pool-conv(64)-bn-relu-pool-fc(128)-relu-dropout-fc, 3x3 'same' convs, BatchNorm
+# eps 1e-5 and momentum 0.1 (torch's defaults, which are burn's).
+from pytorch_bench import Cnn  # noqa: E402  (bench/ is the script's own directory)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -531,7 +516,7 @@ def main():
     # --- model and optimizer -----------------------------------------------------------------
     torch.manual_seed(a.seed)
     c, h, w = shape
-    model = Cnn(c, h, w, k, D["filters"], D["hidden"], D["dropout"]).to(device)
+    model = Cnn("default", c, h, w, k, D["filters"], D["hidden"], D["dropout"]).to(device)
     mem_format = torch.channels_last if a.channels_last else torch.contiguous_format
     model = model.to(memory_format=mem_format)
     opt_kw = dict(lr=a.lr, betas=D["adam_betas"], eps=D["adam_eps"],
