@@ -82,6 +82,8 @@ fashion-100pc-freematch|$F100|--pseudo-policy freematch
 fashion-100pc-softmatch|$F100|--pseudo-policy softmatch
 fashion-100pc-curriculum|$F100|--pseudo-policy curriculum
 fashion-100pc-uncertainty|$F100|--pseudo-policy uncertainty
+mnist-10pc-uncertainty-kappa-0.1|$MNIST|--pseudo-policy uncertainty --uncertainty-kappa 0.1
+fashion-40pc-uncertainty-kappa-0.1|$F40|--pseudo-policy uncertainty --uncertainty-kappa 0.1
 mnist-10pc-strong-augment|$MNIST|--strong-augment 2,10
 fashion-40pc-strong-augment|$F40|--strong-augment 2,10
 fashion-100pc-strong-augment|$F100|--strong-augment 2,10
