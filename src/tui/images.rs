@@ -88,22 +88,28 @@ pub fn fitted_size(shape: ImageShape, max_cols: u16, max_rows: u16) -> (u16, u16
     (cols, rows)
 }
 
-/// The colour of pixel `(x, y)` of a CHW image.
-fn colour(pixels: &[u8], shape: ImageShape, x: usize, y: usize, grey: bool) -> Color {
+/// The RGB of pixel `(x, y)` of a CHW image: grey images repeat their one channel, and `grey`
+/// turns a colour pixel into its luma. Shared by the half-blocks and the protocol pictures.
+pub fn pixel_rgb(pixels: &[u8], shape: ImageShape, x: usize, y: usize, grey: bool) -> [u8; 3] {
     let plane = shape.width * shape.height;
     let at = y * shape.width + x;
     if shape.channels >= 3 {
         let (r, g, b) = (pixels[at], pixels[plane + at], pixels[2 * plane + at]);
         if grey {
             let l = (0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64).round() as u8;
-            Color::Rgb(l, l, l)
+            [l, l, l]
         } else {
-            Color::Rgb(r, g, b)
+            [r, g, b]
         }
     } else {
-        let v = pixels[at];
-        Color::Rgb(v, v, v)
+        [pixels[at]; 3]
     }
+}
+
+/// The colour of pixel `(x, y)` of a CHW image.
+fn colour(pixels: &[u8], shape: ImageShape, x: usize, y: usize, grey: bool) -> Color {
+    let [r, g, b] = pixel_rgb(pixels, shape, x, y, grey);
+    Color::Rgb(r, g, b)
 }
 
 /// The image as lines of `▀` cells fitting `max_cols × max_rows` (see [`fitted_size`]).

@@ -373,8 +373,8 @@ fn draw_detail(frame: &mut Frame, area: Rect, app: &mut App) {
         _ => None,
     };
     match pixels {
-        _ if drawn.is_some() => {
-            let rows = drawn.unwrap_or(0) + 1;
+        _ if let Some(rows) = drawn => {
+            let rows = rows + 1;
             text_area.y += rows.min(text_area.height);
             text_area.height = text_area.height.saturating_sub(rows);
         }

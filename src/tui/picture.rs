@@ -15,6 +15,7 @@ use ratatui_image::protocol::Protocol;
 use ratatui_image::{Image, Resize};
 
 use crate::data::ImageShape;
+use crate::tui::images::pixel_rgb;
 
 /// The longest side of a picture sent to the terminal, in pixels.
 const MAX_SIDE: usize = 256;
@@ -34,6 +35,11 @@ pub enum ProtocolChoice {
 }
 
 impl ProtocolChoice {
+    /// What `SELFTRAIN_IMAGES` holds now.
+    pub fn from_env() -> Result<Self, String> {
+        Self::parse(std::env::var(PROTOCOL_VARIABLE).ok().as_deref())
+    }
+
     /// Parses the variable's value; an unknown value is an error naming the variable.
     pub fn parse(value: Option<&str>) -> Result<Self, String> {
         match value.map(str::trim) {
@@ -52,7 +58,7 @@ impl ProtocolChoice {
 /// Checks `SELFTRAIN_IMAGES` before the dashboard takes the terminal, so that a wrong value is
 /// an error on a normal screen, before anything starts.
 pub fn check_variable() -> anyhow::Result<()> {
-    ProtocolChoice::parse(std::env::var(PROTOCOL_VARIABLE).ok().as_deref())
+    ProtocolChoice::from_env()
         .map(|_| ())
         .map_err(anyhow::Error::msg)
 }
@@ -82,13 +88,14 @@ struct PictureKey {
 }
 
 impl Graphics {
-    /// Asks the terminal (see the module docs). `None` means half-blocks; `Err` is an unknown
-    /// `SELFTRAIN_IMAGES` value. Must run after the alternate screen is entered and before
-    /// anything else reads stdin.
-    pub fn detect() -> Result<Option<Self>, String> {
-        let choice = ProtocolChoice::parse(std::env::var(PROTOCOL_VARIABLE).ok().as_deref())?;
+    /// Asks the terminal (see the module docs). `None` means half-blocks. Must run after the
+    /// alternate screen is entered and before anything else reads stdin; the variable has been
+    /// checked by [`check_variable`] before the dashboard started (a wrong value here means
+    /// half-blocks).
+    pub fn detect() -> Option<Self> {
+        let choice = ProtocolChoice::from_env().ok()?;
         let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
-        Ok(match choice {
+        match choice {
             ProtocolChoice::Halfblocks => None,
             ProtocolChoice::Auto if in_tmux => None,
             ProtocolChoice::Auto => Picker::from_query_stdio()
@@ -101,7 +108,7 @@ impl Graphics {
                 picker.set_protocol_type(protocol);
                 Some(Self::with_picker(picker))
             }
-        })
+        }
     }
 
     /// Pictures drawn by `picker` (tests give one with a known font size and protocol).
@@ -110,11 +117,6 @@ impl Graphics {
             picker,
             cached: None,
         }
-    }
-
-    /// The protocol in use.
-    pub fn protocol(&self) -> ProtocolType {
-        self.picker.protocol_type()
     }
 
     /// Draws sample `sample` (CHW `pixels` of `shape`) in the top of `area`, scaled up by the
@@ -168,20 +170,9 @@ impl Graphics {
 /// A CHW `u8` image as an RGB picture, each pixel repeated `factor` times both ways.
 fn scaled_picture(pixels: &[u8], shape: ImageShape, grey: bool, factor: u32) -> DynamicImage {
     let (w, h) = (shape.width as u32, shape.height as u32);
-    let plane = shape.width * shape.height;
     let picture = RgbImage::from_fn(w * factor, h * factor, |x, y| {
-        let at = (y / factor) as usize * shape.width + (x / factor) as usize;
-        let [r, g, b] = if shape.channels >= 3 {
-            [pixels[at], pixels[plane + at], pixels[2 * plane + at]]
-        } else {
-            [pixels[at]; 3]
-        };
-        if grey && shape.channels >= 3 {
-            let l = (0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64).round() as u8;
-            image::Rgb([l, l, l])
-        } else {
-            image::Rgb([r, g, b])
-        }
+        let (x, y) = ((x / factor) as usize, (y / factor) as usize);
+        image::Rgb(pixel_rgb(pixels, shape, x, y, grey))
     });
     DynamicImage::ImageRgb8(picture)
 }

@@ -239,8 +239,7 @@ pub fn run_dashboard(
     app.set_images(PoolImages::live(data));
     let result = {
         let mut guard = TerminalGuard::enter()?;
-        // The variable was checked before the run started.
-        app.graphics = crate::tui::picture::Graphics::detect().unwrap_or(None);
+        app.graphics = crate::tui::picture::Graphics::detect();
         let input = InputThread::spawn();
         let r = event_loop(
             &mut guard.terminal,

@@ -436,8 +436,7 @@ pub fn run_view(run_dir: &Path) -> anyhow::Result<()> {
     app.source = Some(run_dir.display().to_string());
     let result = {
         let mut guard = TerminalGuard::enter()?;
-        // Checked above: an unknown value cannot reach here.
-        app.graphics = crate::tui::picture::Graphics::detect().unwrap_or(None);
+        app.graphics = crate::tui::picture::Graphics::detect();
         let input = InputThread::spawn();
         let r = event_loop(
             &mut guard.terminal,

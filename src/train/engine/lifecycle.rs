@@ -187,10 +187,9 @@ impl Trainer<'_> {
         let last_valid = self.model.valid();
         // Evaluations are deterministic: weights already evaluated at this step are not
         // evaluated again.
-        let last_test = match self.published_test_report(Some(self.run.global_step)) {
-            Some(report) => Some(report),
-            None => self.test_report(&last_valid),
-        };
+        let last_test = self
+            .published_test_report(Some(self.run.global_step))
+            .or_else(|| self.test_report(&last_valid));
         let best_model = self
             .best_model
             .clone()
@@ -198,14 +197,14 @@ impl Trainer<'_> {
         if self.best_model.is_none() {
             checkpoint::write_model(&self.run_dir, files::BEST, &best_model)?;
         }
+        // Without a selected model the last one is also the best.
         let best_step = match self.best_model {
             Some(_) => self.best_model_step,
             None => Some(self.run.global_step),
         };
-        let best_test = match self.published_test_report(best_step) {
-            Some(report) => Some(report),
-            None => self.test_report(&best_model),
-        };
+        let best_test = self
+            .published_test_report(best_step)
+            .or_else(|| self.test_report(&best_model));
         let baseline_test = self.baseline_test_from_metrics();
         // A stop asked for after the last batch still ends the run as stopped: the user asked,
         // and the exit status must say so.
