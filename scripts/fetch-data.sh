@@ -13,6 +13,9 @@
 # Environment:
 #   LABELS_PER_CLASS  labelled images per class (default: 10 for MNIST, 40 for Fashion-MNIST)
 #   UNLABELED_PER_CLASS  cap of unlabelled images per class (default: all the rest)
+#   IMBALANCE_RATIO   long-tailed labelled set and pool (default 1 = balanced): class 0 keeps
+#                     the counts above, the last class 1/R of them, the test split stays whole;
+#                     adds -lt<R> to the folder name (data/fashion-mnist-40pc-u1000-lt10)
 #   SEED              seed of the labelled/unlabelled choice (default 0); a seed other than 0
 #                     adds -s<SEED> to the folder name (data/mnist-10pc-u1000-s1)
 #   SELFTRAIN         the selftrain binary (default target/release/selftrain, built if missing)
@@ -141,6 +144,10 @@ import() {
     if [[ -n "${UNLABELED_PER_CLASS:-}" ]]; then
         out="${out}-u${UNLABELED_PER_CLASS}"
         set -- "$@" --unlabeled-per-class "$UNLABELED_PER_CLASS"
+    fi
+    if [[ -n "${IMBALANCE_RATIO:-}" && "$IMBALANCE_RATIO" != 1 ]]; then
+        out="${out}-lt${IMBALANCE_RATIO}"
+        set -- "$@" --imbalance-ratio "$IMBALANCE_RATIO"
     fi
     if [[ "$SEED" != 0 ]]; then
         out="${out}-s${SEED}"

@@ -17,6 +17,9 @@
 #   DEVICE       --device (default auto)
 #   RESULTS_DIR  where runs go (default runs/results)
 #   SELFTRAIN    the binary (default target/release/selftrain)
+#   SMALLEST_CLASSES  N: print the long-tailed table instead (macro-F1 before and after
+#                self-training, test recall of the N classes with the fewest labels;
+#                `selftrain summarize --smallest-classes N`)
 #   LABEL_SETS   "one" (default): every seed trains on the same data root (labelled set drawn with
 #                fetch-data.sh's SEED=0); "per-seed": seed N uses the root imported with SEED=N
 #                (<root>-s<N> for N > 0), so each seed also draws its own labelled set and pool
@@ -32,6 +35,8 @@ LABEL_SETS="${LABEL_SETS:-one}"
 MNIST=data/mnist-10pc-u1000
 F40=data/fashion-mnist-40pc-u1000
 F100=data/fashion-mnist-100pc-u1000
+# Long-tailed: IMBALANCE_RATIO=10 UNLABELED_PER_CLASS=1000 LABELS_PER_CLASS=40 fetch-data.sh fashion
+F40LT=data/fashion-mnist-40pc-u1000-lt10
 
 # The defaults before mixup and τ 0.8 (for the rows measured with them).
 PREVIOUS="--mixup 0 --threshold 0.9 --selection-standard-errors 0"
@@ -87,7 +92,21 @@ fashion-40pc-uncertainty-kappa-0.1|$F40|--pseudo-policy uncertainty --uncertaint
 mnist-10pc-strong-augment|$MNIST|--strong-augment 2,10
 fashion-40pc-strong-augment|$F40|--strong-augment 2,10
 fashion-100pc-strong-augment|$F100|--strong-augment 2,10
-fashion-40pc-flexmatch-strong-augment|$F40|--pseudo-policy flexmatch --strong-augment 2,10"
+fashion-40pc-flexmatch-strong-augment|$F40|--pseudo-policy flexmatch --strong-augment 2,10
+fashion-40pc-lt10|$F40LT|
+fashion-40pc-lt10-threshold|$F40LT|--pseudo-policy threshold
+fashion-40pc-lt10-flexmatch|$F40LT|--pseudo-policy flexmatch
+fashion-40pc-lt10-freematch|$F40LT|--pseudo-policy freematch
+fashion-40pc-lt10-softmatch|$F40LT|--pseudo-policy softmatch
+fashion-40pc-lt10-curriculum|$F40LT|--pseudo-policy curriculum
+fashion-40pc-lt10-uncertainty|$F40LT|--pseudo-policy uncertainty
+fashion-40pc-lt10-balanced|$F40LT|--class-weighting balanced
+fashion-40pc-lt10-threshold-balanced|$F40LT|--pseudo-policy threshold --class-weighting balanced
+fashion-40pc-lt10-flexmatch-balanced|$F40LT|--pseudo-policy flexmatch --class-weighting balanced
+fashion-40pc-lt10-freematch-balanced|$F40LT|--pseudo-policy freematch --class-weighting balanced
+fashion-40pc-lt10-softmatch-balanced|$F40LT|--pseudo-policy softmatch --class-weighting balanced
+fashion-40pc-lt10-curriculum-balanced|$F40LT|--pseudo-policy curriculum --class-weighting balanced
+fashion-40pc-lt10-uncertainty-balanced|$F40LT|--pseudo-policy uncertainty --class-weighting balanced"
 
 die() {
     echo "error: $*" >&2
@@ -145,10 +164,12 @@ main() {
             run_one "$name" "$seed"
         done
     done
-    "$SELFTRAIN" summarize --header
+    local table=()
+    [[ -z "${SMALLEST_CLASSES:-}" ]] || table=(--smallest-classes "$SMALLEST_CLASSES")
+    "$SELFTRAIN" summarize --header "${table[@]}"
     for name in "${names[@]}"; do
         # shellcheck disable=SC2046
-        "$SELFTRAIN" summarize --label "$name" $(ls -d "$RESULTS_DIR/$name"/seed-*/*/)
+        "$SELFTRAIN" summarize "${table[@]}" --label "$name" $(ls -d "$RESULTS_DIR/$name"/seed-*/*/)
     done
 }
 

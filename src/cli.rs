@@ -76,6 +76,10 @@ pub struct SummarizeArgs {
     /// Print the row as JSON instead of markdown.
     #[arg(long)]
     pub json: bool,
+    /// The long-tailed table instead: macro-F1 before and after self-training and the mean test
+    /// recall of the N classes with the fewest labelled images.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub smallest_classes: Option<usize>,
     /// Finished run directories (each holds summary.json).
     pub run_dirs: Vec<PathBuf>,
 }
@@ -145,6 +149,10 @@ pub struct ImportIdxArgs {
     /// Cap of test images per class (default: all).
     #[arg(long, allow_negative_numbers = true)]
     pub test_per_class: Option<usize>,
+    /// Long-tailed labelled set and pool: class 0 keeps the full counts, the last class 1/R of
+    /// them, the classes between an exponential profile; the test split stays balanced.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub imbalance_ratio: f64,
     /// Seed of the random choice of labelled images.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub seed: u64,

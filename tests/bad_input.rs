@@ -1616,6 +1616,41 @@ fn import_idx_names_an_out_of_range_label() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn import_idx_refuses_an_imbalance_ratio_below_one() {
+    let dir = temp_dir("idx-imbalance");
+    let images = dir.join("images");
+    std::fs::write(
+        &images,
+        [idx_header(0x803, &[4, 2, 2]), vec![9; 16]].concat(),
+    )
+    .unwrap();
+    let labels = dir.join("labels");
+    std::fs::write(
+        &labels,
+        [idx_header(0x801, &[4]), vec![0, 1, 0, 1]].concat(),
+    )
+    .unwrap();
+    for ratio in ["0.5", "-3", "NaN", "inf"] {
+        let mut cmd = bin();
+        cmd.args(["import", "idx", "--images"])
+            .arg(&images)
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .args(["--labels-per-class", "1", "--imbalance-ratio", ratio]);
+        let out = run_limited(cmd, Duration::from_secs(60));
+        assert_error(&out, &["imbalance ratio", "≥ 1"]);
+        assert!(
+            !dir.join("out").join("train").exists(),
+            "{}",
+            describe(&out)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------- divergence, damaged checkpoints, changed data
 
 #[test]

@@ -11,7 +11,7 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-pub use import::{ImportOptions, ImportReport, import_idx};
+pub use import::{ImportOptions, ImportReport, import_idx, long_tail_count};
 pub use read::{IdxImages, parse_idx_images, parse_idx_labels, read_idx_images, read_idx_labels};
 
 /// Magic number of an IDX file of `u8` labels (one dimension).

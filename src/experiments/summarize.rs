@@ -6,6 +6,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::stats::MeanStd;
+use crate::metrics::EvalReport;
 use crate::run::{RunRecords, files};
 use crate::train::events::RunSummary;
 
@@ -18,6 +19,8 @@ pub struct RunResult {
     pub device: String,
     /// Unlabelled pool size.
     pub pool_size: usize,
+    /// Labelled training images per class (what tells the small classes of a long-tailed set).
+    pub labeled_per_class: Vec<usize>,
     /// The run's summary.
     pub summary: RunSummary,
 }
@@ -31,16 +34,13 @@ impl RunResult {
     /// The result of a finished run already read.
     pub fn from_records(run: RunRecords) -> anyhow::Result<Self> {
         let run_dir = run.dir().to_path_buf();
-        let pool_size = run
-            .metrics
-            .run_info()
-            .map(|info| info.unlabeled)
-            .with_context(|| {
-                format!(
-                    "{}: no `started` record",
-                    run_dir.join(files::METRICS).display()
-                )
-            })?;
+        let info = run.metrics.run_info().with_context(|| {
+            format!(
+                "{}: no `started` record",
+                run_dir.join(files::METRICS).display()
+            )
+        })?;
+        let (pool_size, labeled_per_class) = (info.unlabeled, info.labeled_per_class.clone());
         let summary = run.summary.with_context(|| {
             format!(
                 "{}: no such file (has the run finished?)",
@@ -51,6 +51,7 @@ impl RunResult {
             run_dir,
             device: summary.device.clone(),
             pool_size,
+            labeled_per_class,
             summary,
         })
     }
@@ -162,10 +163,118 @@ pub fn markdown_row(row: &ResultsRow) -> String {
     )
 }
 
+/// The `n` classes with the fewest labelled images (the later class first among equals, since
+/// long-tailed imports shrink with the label).
+pub fn smallest_classes(labeled_per_class: &[usize], n: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..labeled_per_class.len()).collect();
+    order.sort_by_key(|&c| (labeled_per_class[c], std::cmp::Reverse(c)));
+    order.truncate(n);
+    order
+}
+
+/// Mean test recall over `classes`; `None` when the report lacks one of them.
+fn mean_recall(report: &EvalReport, classes: &[usize]) -> Option<f64> {
+    let recalls: Option<Vec<f64>> = classes
+        .iter()
+        .map(|&c| report.per_class.get(c).map(|m| m.recall))
+        .collect();
+    let recalls = recalls?;
+    (!recalls.is_empty()).then(|| recalls.iter().sum::<f64>() / recalls.len() as f64)
+}
+
+/// What a long-tailed setting is judged by: macro-F1 and the recall of its smallest classes,
+/// before and after self-training, mean ± std over runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImbalanceRow {
+    /// The row's name.
+    pub label: String,
+    /// Number of runs.
+    pub runs: usize,
+    /// How many of the smallest classes the recall columns average over.
+    pub smallest: usize,
+    /// Test macro-F1 of the supervised-only (warm-up) model.
+    pub supervised_macro_f1: MeanStd,
+    /// Test macro-F1 of the best checkpoint.
+    pub best_macro_f1: MeanStd,
+    /// Best minus supervised-only macro-F1, per run.
+    pub macro_f1_gain: MeanStd,
+    /// Mean recall of the smallest classes, supervised-only.
+    pub supervised_smallest_recall: MeanStd,
+    /// Mean recall of the smallest classes, best checkpoint.
+    pub best_smallest_recall: MeanStd,
+    /// Test accuracy of the best checkpoint.
+    pub best_accuracy: MeanStd,
+    /// Wall time in seconds.
+    pub wall_secs: MeanStd,
+}
+
+/// Aggregates runs of a long-tailed setting; the smallest classes are each run's own (by its
+/// labelled counts).
+pub fn aggregate_imbalance(label: &str, runs: &[RunResult], smallest: usize) -> ImbalanceRow {
+    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| -> MeanStd {
+        MeanStd::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let recall = |r: &RunResult, report: Option<&EvalReport>| {
+        mean_recall(report?, &smallest_classes(&r.labeled_per_class, smallest))
+    };
+    ImbalanceRow {
+        label: label.to_string(),
+        runs: runs.len(),
+        smallest,
+        supervised_macro_f1: collect(&|r| r.summary.baseline_test.as_ref().map(|t| t.macro_f1)),
+        best_macro_f1: collect(&|r| r.summary.best_test.as_ref().map(|t| t.macro_f1)),
+        macro_f1_gain: collect(&|r| {
+            Some(
+                r.summary.best_test.as_ref()?.macro_f1 - r.summary.baseline_test.as_ref()?.macro_f1,
+            )
+        }),
+        supervised_smallest_recall: collect(&|r| recall(r, r.summary.baseline_test.as_ref())),
+        best_smallest_recall: collect(&|r| recall(r, r.summary.best_test.as_ref())),
+        best_accuracy: collect(&|r| r.summary.best_test.as_ref().map(|t| t.accuracy)),
+        wall_secs: collect(&|r| Some(r.summary.wall_secs)),
+    }
+}
+
+/// The markdown header matching [`imbalance_row`].
+pub fn imbalance_header(smallest: usize) -> String {
+    format!(
+        "| setting | runs | supervised-only macro-F1 | self-training macro-F1 (best by val) | \
+         macro-F1 gain | recall of the {smallest} smallest classes, supervised-only % | \
+         recall of the {smallest} smallest classes, self-training % | self-training acc % | \
+         wall s |\n|---|---|---|---|---|---|---|---|---|"
+    )
+}
+
+/// One markdown row of a long-tailed table.
+pub fn imbalance_row(row: &ImbalanceRow) -> String {
+    let gain = if row.macro_f1_gain.n == 0 {
+        "–".to_string()
+    } else if row.macro_f1_gain.n == 1 {
+        format!("{:+.3}", row.macro_f1_gain.mean)
+    } else {
+        format!(
+            "{:+.3} ± {:.3}",
+            row.macro_f1_gain.mean, row.macro_f1_gain.std
+        )
+    };
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.label,
+        row.runs,
+        row.supervised_macro_f1.plain(3),
+        row.best_macro_f1.plain(3),
+        gain,
+        row.supervised_smallest_recall.percent(),
+        row.best_smallest_recall.percent(),
+        row.best_accuracy.percent(),
+        row.wall_secs.plain(0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{ConfusionMatrix, EvalReport};
+    use crate::metrics::{ClassMetrics, ConfusionMatrix};
     use crate::run::StopReason;
 
     fn report(accuracy: f64) -> EvalReport {
@@ -185,6 +294,7 @@ mod tests {
             run_dir: PathBuf::from("r"),
             device: "flex".into(),
             pool_size: 1000,
+            labeled_per_class: vec![8, 8],
             summary: RunSummary {
                 stop_reason: StopReason::MaxRounds,
                 device: "flex".into(),
@@ -228,6 +338,61 @@ mod tests {
             .unwrap()
             .matches('|')
             .count();
+        assert_eq!(line.matches('|').count(), columns);
+    }
+
+    /// A three-class report whose class recalls are `recalls`.
+    fn report_with_recalls(macro_f1: f64, recalls: [f64; 3]) -> EvalReport {
+        EvalReport {
+            macro_f1,
+            per_class: recalls
+                .iter()
+                .map(|&recall| ClassMetrics {
+                    precision: 1.0,
+                    recall,
+                    f1: recall,
+                    support: 10,
+                })
+                .collect(),
+            ..report(0.8)
+        }
+    }
+
+    #[test]
+    fn the_smallest_classes_are_found_by_labelled_count_later_class_first() {
+        assert_eq!(smallest_classes(&[40, 4, 13, 4], 2), vec![3, 1]);
+        assert_eq!(smallest_classes(&[40, 4, 13, 4], 3), vec![3, 1, 2]);
+        assert_eq!(smallest_classes(&[5], 3), vec![0]);
+    }
+
+    #[test]
+    fn an_imbalance_row_averages_the_recall_of_each_runs_own_smallest_classes() {
+        let mut a = run(0.7, 0.8, 500);
+        a.labeled_per_class = vec![40, 12, 4];
+        a.summary.baseline_test = Some(report_with_recalls(0.60, [0.9, 0.5, 0.1]));
+        a.summary.best_test = Some(report_with_recalls(0.70, [0.9, 0.7, 0.3]));
+        let mut b = a.clone();
+        // Another labelled set whose smallest class is the middle one.
+        b.labeled_per_class = vec![40, 3, 12];
+        let row = aggregate_imbalance("lt", &[a, b], 1);
+        assert_eq!(row.runs, 2);
+        // Smallest class: 2 in run a (0.1 → 0.3), 1 in run b (0.5 → 0.7).
+        assert!((row.supervised_smallest_recall.mean - 0.3).abs() < 1e-12);
+        assert!((row.best_smallest_recall.mean - 0.5).abs() < 1e-12);
+        assert!((row.macro_f1_gain.mean - 0.1).abs() < 1e-12);
+        let line = imbalance_row(&row);
+        assert!(
+            line.starts_with(
+                "| lt | 2 | 0.600 ± 0.000 | 0.700 ± 0.000 | +0.100 ± 0.000 | 30.00 ± 28.28 |"
+            ),
+            "{line}"
+        );
+        let header = imbalance_header(1);
+        assert!(
+            header.contains("recall of the 1 smallest classes"),
+            "{header}"
+        );
+        let columns = header.lines().next().unwrap().matches('|').count();
         assert_eq!(line.matches('|').count(), columns);
     }
 

@@ -29,6 +29,7 @@ pub fn import_idx(args: ImportIdxArgs) -> anyhow::Result<()> {
         labels_per_class: args.labels_per_class,
         unlabeled_per_class: args.unlabeled_per_class,
         test_per_class: args.test_per_class,
+        imbalance_ratio: args.imbalance_ratio,
         seed: args.seed,
         class_names: args.class_names,
     })?;
@@ -63,9 +64,15 @@ pub fn predict(args: PredictArgs) -> anyhow::Result<()> {
 
 /// `selftrain summarize`: one results-table row (markdown or JSON) from finished runs.
 pub fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
-    use crate::experiments::summarize::{RunResult, aggregate, markdown_header, markdown_row};
+    use crate::experiments::summarize::{
+        RunResult, aggregate, aggregate_imbalance, imbalance_header, imbalance_row,
+        markdown_header, markdown_row,
+    };
     if args.header {
-        println!("{}", markdown_header());
+        match args.smallest_classes {
+            Some(n) => println!("{}", imbalance_header(n)),
+            None => println!("{}", markdown_header()),
+        }
     }
     if args.run_dirs.is_empty() {
         if args.header {
@@ -85,6 +92,15 @@ pub fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
         .map(|c| c.data.display().to_string())
         .unwrap_or_else(|_| args.run_dirs[0].display().to_string())
     });
+    if let Some(n) = args.smallest_classes {
+        let row = aggregate_imbalance(&label, &runs, n);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&row)?);
+        } else {
+            println!("{}", imbalance_row(&row));
+        }
+        return Ok(());
+    }
     let row = aggregate(&label, &runs);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&row)?);

@@ -75,6 +75,7 @@ pub fn time_import(files: &IdxFiles, seed: u64) -> anyhow::Result<Throughput> {
         out: out.0.clone(),
         labels_per_class: 1,
         unlabeled_per_class: None,
+        imbalance_ratio: 1.0,
         test_per_class: None,
         seed,
         class_names: None,

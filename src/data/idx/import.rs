@@ -31,6 +31,11 @@ pub struct ImportOptions {
     pub unlabeled_per_class: Option<usize>,
     /// Cap on test images per class (`None` = all).
     pub test_per_class: Option<usize>,
+    /// Long-tailed import: the ratio of the first class's counts to the last's (1 = balanced).
+    /// Class `c` of `C` keeps `n × ratio^(−c/(C−1))` of the labelled and unlabelled counts
+    /// (at least one of each), the exponential profile of the long-tailed CIFAR benchmarks; the
+    /// test split stays as it is.
+    pub imbalance_ratio: f64,
     /// Seed of the random choices.
     pub seed: u64,
     /// Folder name of each class in label order (default: zero-padded label numbers). The names
@@ -205,7 +210,8 @@ fn create_dir(path: &Path) -> Result<(), IdxError> {
 ///   `test_per_class` of them), when test files are given.
 ///
 /// `NNNNN` is the image's index in its IDX file. Images are 8-bit grey PNGs, written in parallel.
-/// The choice depends only on the data and `seed`. Refuses to write into an `OUT` that already
+/// With `imbalance_ratio` R > 1 the labelled and unlabelled counts shrink with the label, see
+/// [`long_tail_count`]. The choice depends only on the data and `seed`. Refuses to write into an `OUT` that already
 /// holds `train/`, `unlabeled/` or `test/`, and fails when a class has fewer than
 /// `labels_per_class` training samples.
 pub fn import_idx(opts: &ImportOptions) -> Result<ImportReport, IdxError> {
@@ -213,6 +219,12 @@ pub fn import_idx(opts: &ImportOptions) -> Result<ImportReport, IdxError> {
         return Err(IdxError::Options(
             "labels per class must be at least 1".into(),
         ));
+    }
+    if !(opts.imbalance_ratio.is_finite() && opts.imbalance_ratio >= 1.0) {
+        return Err(IdxError::Options(format!(
+            "imbalance ratio must be a number ≥ 1 (1 = balanced), got {}",
+            opts.imbalance_ratio
+        )));
     }
     let test_paths = match (&opts.test_images, &opts.test_labels) {
         (Some(i), Some(l)) => Some((i.clone(), l.clone())),
@@ -294,21 +306,27 @@ pub fn import_idx(opts: &ImportOptions) -> Result<ImportReport, IdxError> {
     let mut train_jobs = Vec::new();
     let mut unlabeled_jobs = Vec::new();
     let mut dirs = Vec::new();
+    let tail =
+        |n: usize, class: usize| long_tail_count(n, class, num_classes, opts.imbalance_ratio);
     for (class, mut group) in train_groups.into_iter().enumerate() {
         let name = &names[class];
-        if group.len() < opts.labels_per_class {
+        let labelled = tail(opts.labels_per_class, class);
+        if group.len() < labelled {
             return Err(IdxError::TooFewSamples {
                 class: name.clone(),
                 available: group.len(),
-                wanted: opts.labels_per_class,
+                wanted: labelled,
                 path: opts.labels.clone(),
             });
         }
         group.shuffle(&mut rng);
-        let (chosen, rest) = group.split_at_mut(opts.labels_per_class);
-        let rest_len = opts
-            .unlabeled_per_class
-            .map_or(rest.len(), |cap| cap.min(rest.len()));
+        let (chosen, rest) = group.split_at_mut(labelled);
+        let rest_len = tail(
+            opts.unlabeled_per_class
+                .map_or(rest.len(), |cap| cap.min(rest.len())),
+            class,
+        )
+        .min(rest.len());
         let rest = &mut rest[..rest_len];
         chosen.sort_unstable();
         rest.sort_unstable();
@@ -369,6 +387,17 @@ pub fn import_idx(opts: &ImportOptions) -> Result<ImportReport, IdxError> {
         unlabeled: unlabeled_jobs.len(),
         test: test_jobs.len(),
     })
+}
+
+/// How many of `n` images class `class` of `classes` keeps at imbalance ratio `ratio`:
+/// `round(n × ratio^(−class/(classes−1)))`, at least 1 when `n` is not 0, so the first class keeps
+/// `n` and the last `n / ratio`.
+pub fn long_tail_count(n: usize, class: usize, classes: usize, ratio: f64) -> usize {
+    if ratio <= 1.0 || classes < 2 || n == 0 {
+        return n;
+    }
+    let share = ratio.powf(-(class as f64) / (classes - 1) as f64);
+    ((n as f64 * share).round() as usize).clamp(1, n)
 }
 
 fn check_counts(

@@ -119,6 +119,7 @@ fn write_synthetic(dir: &Path) -> ImportOptions {
         labels_per_class: 2,
         unlabeled_per_class: None,
         test_per_class: None,
+        imbalance_ratio: 1.0,
         seed: 5,
         class_names: None,
     }
@@ -249,5 +250,55 @@ fn an_out_of_range_label_is_named_with_its_file_and_sample() {
     let e = import_idx(&opts).unwrap_err();
     assert!(matches!(e, IdxError::Options(_)), "{e}");
     assert!(e.to_string().contains("label 2 of sample 2"), "{e}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn long_tail_counts_fall_exponentially_from_the_first_class_to_the_last() {
+    let counts: Vec<usize> = (0..10)
+        .map(|c| long_tail_count(1000, c, 10, 10.0))
+        .collect();
+    assert_eq!(counts[0], 1000);
+    assert_eq!(counts[9], 100);
+    assert!(counts.windows(2).all(|w| w[0] > w[1]), "{counts:?}");
+    // The middle class of three sits at the geometric mean: 1000 × 100^(−1/2).
+    assert_eq!(long_tail_count(1000, 1, 3, 100.0), 100);
+    // Balanced, one class, or a count of zero are left alone; a count never drops to 0.
+    assert_eq!(long_tail_count(40, 9, 10, 1.0), 40);
+    assert_eq!(long_tail_count(40, 0, 1, 10.0), 40);
+    assert_eq!(long_tail_count(0, 9, 10, 10.0), 0);
+    assert_eq!(long_tail_count(3, 9, 10, 100.0), 1);
+}
+
+#[test]
+fn an_imbalanced_import_shrinks_labelled_and_pool_per_class_and_keeps_the_test_split() {
+    let dir = temp_dir("longtail");
+    let mut opts = write_synthetic(&dir);
+    // Classes of 4, 4 and 5 training images; ratio 2 over three classes keeps 1, 1/√2, 1/2.
+    opts.imbalance_ratio = 2.0;
+    let r = import_idx(&opts).unwrap();
+    let count = |split: &str, c: &str| pngs(&opts.out.join(split).join(c)).len();
+    assert_eq!(
+        [
+            count("train", "0"),
+            count("train", "1"),
+            count("train", "2")
+        ],
+        [2, 1, 1]
+    );
+    assert_eq!(
+        [
+            count("unlabeled", "0"),
+            count("unlabeled", "1"),
+            count("unlabeled", "2")
+        ],
+        [2, 2, 2]
+    );
+    assert_eq!((r.train, r.unlabeled, r.test), (4, 6, 6));
+    let mut bad = opts.clone();
+    bad.out = dir.join("o2");
+    bad.imbalance_ratio = 0.5;
+    let e = import_idx(&bad).unwrap_err().to_string();
+    assert!(e.contains("imbalance ratio"), "{e}");
     fs::remove_dir_all(&dir).unwrap();
 }
