@@ -123,7 +123,8 @@ def plant(args):
     )
 
 
-def last_round_csv(run):
+def round_csv(run, wanted=None):
+    """The run's round CSV of round `wanted` (default: the last round)."""
     rounds = []
     for f in Path(run).iterdir():
         m = re.fullmatch(r"pseudo_labels_round_(\d+)\.csv", f.name)
@@ -131,7 +132,12 @@ def last_round_csv(run):
             rounds.append((int(m.group(1)), f))
     if not rounds:
         die(f"{run}: no pseudo_labels_round_N.csv (did the run reach a round?)")
-    return max(rounds)
+    if wanted is None:
+        return max(rounds)
+    for found in rounds:
+        if found[0] == wanted:
+            return found
+    die(f"{run}: no pseudo_labels_round_{wanted:03}.csv (rounds {min(rounds)[0]}–{max(rounds)[0]})")
 
 
 def data_root_of(run):
@@ -172,7 +178,7 @@ def report(args):
     run = Path(args.run)
     if not run.is_dir():
         die(f"{run}: not a run directory")
-    round_no, path = last_round_csv(run)
+    round_no, path = round_csv(run, args.round)
     listing = args.planted
     if listing is None:
         root = data_root_of(run)
@@ -252,6 +258,7 @@ def main():
     r.add_argument("run", help="the run directory")
     r.add_argument("planted", nargs="?", help="the planted list (default: <data root>/planted.txt)")
     r.add_argument("--tsv", action="store_true", help="also one tab-separated summary line")
+    r.add_argument("--round", type=int, help="the round to score (default: the last)")
     args = parser.parse_args()
     {"plant": plant, "report": report}[args.command](args)
 

@@ -16,8 +16,8 @@
 #       Both directions at once: Fashion-MNIST into MNIST_ROOT-planted and MNIST into
 #       FASHION_ROOT-planted, from RAW_DIR/{fashion-mnist,mnist}/t10k-images-idx3-ubyte
 #       (default data/raw, see scripts/fetch-data.sh).
-#   report RUN_DIR [PLANTED_LIST] [--tsv]
-#       Reads the run's last pseudo_labels_round_N.csv and prints the filter's precision and
+#   report RUN_DIR [PLANTED_LIST] [--tsv] [--round N]
+#       Reads the run's last pseudo_labels_round_N.csv (or round N's) and prints the filter's precision and
 #       recall against the planted files (rejected with reason `outlier` = flagged), how many
 #       planted images were accepted as pseudo-labels, and the outlier score's AUROC (planted
 #       vs clean). PLANTED_LIST defaults to <the run's data root>/planted.txt.

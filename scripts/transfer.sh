@@ -13,7 +13,11 @@
 #   MODEL            --model of every run (default: default)
 #   PRETRAIN_EPOCHS  epochs of the pretraining run (default 10)
 #   TARGET_FLAGS     extra flags of the target runs (default: none, i.e. the defaults)
+#   INIT_FLAGS       extra flags of the --init-from target runs only, after TARGET_FLAGS
+#                    (e.g. "--freeze-backbone-epochs 100 --backbone-lr-scale 0.1")
 #   RESULTS_DIR      where runs go (default runs/transfer)
+#   PRETRAINED       an earlier pretraining run directory to start from instead of pretraining
+#                    again (e.g. runs/transfer/pretrain/<run>)
 #   SELFTRAIN        the binary (default target/release/selftrain)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +26,8 @@ SEEDS="${SEEDS:-0 1 2}"
 MODEL="${MODEL:-default}"
 PRETRAIN_EPOCHS="${PRETRAIN_EPOCHS:-10}"
 TARGET_FLAGS="${TARGET_FLAGS:-}"
+INIT_FLAGS="${INIT_FLAGS:-}"
+PRETRAINED="${PRETRAINED:-}"
 RESULTS_DIR="${RESULTS_DIR:-runs/transfer}"
 SELFTRAIN="${SELFTRAIN:-target/release/selftrain}"
 RAW=data/raw/fashion-mnist
@@ -80,8 +86,13 @@ train() {
 # Source: classes 0–4 with every training label (6,000 each), the test split's 0–4.
 import data/fashion-mnist-all 6000 --unlabeled-per-class 0
 subset data/fashion-mnist-all data/transfer-source "${SOURCE_CLASSES[@]}"
-pretrained="$(train "$RESULTS_DIR/pretrain" --data data/transfer-source --model "$MODEL" \
-    --rounds 0 --warmup-epochs "$PRETRAIN_EPOCHS" --seed 0)"
+if [[ -n "$PRETRAINED" ]]; then
+    [[ -f "$PRETRAINED/model.json" ]] || die "PRETRAINED=$PRETRAINED is not a run directory"
+    pretrained="$PRETRAINED"
+else
+    pretrained="$(train "$RESULTS_DIR/pretrain" --data data/transfer-source --model "$MODEL" \
+        --rounds 0 --warmup-epochs "$PRETRAIN_EPOCHS" --seed 0)"
+fi
 
 scratch=() init=()
 for seed in $SEEDS; do
@@ -95,7 +106,7 @@ for seed in $SEEDS; do
         --seed "$seed" $TARGET_FLAGS)")
     # shellcheck disable=SC2086
     init+=("$(train "$RESULTS_DIR/init-from/seed-$seed" --data "$target" --model "$MODEL" \
-        --seed "$seed" --init-from "$pretrained" $TARGET_FLAGS)")
+        --seed "$seed" --init-from "$pretrained" $TARGET_FLAGS $INIT_FLAGS)")
 done
 
 "$SELFTRAIN" summarize --header
