@@ -72,8 +72,10 @@ for seed in $SEEDS; do
         rm -rf "$dir" && mkdir -p "$dir"
         echo "==> seed $seed: selftrain on $dev" >&2
         t0="$(now)"
+        # The twin implements class-balanced acceptance, the default until FlexMatch replaced it.
         "$bin" train --headless --data "$DATA" --runs-dir "$dir/runs" --seed "$seed" \
-            --device "$(device_of "$dev")" "${EXTRA[@]}" >"$dir/train.log" 2>&1 ||
+            --device "$(device_of "$dev")" --pseudo-policy class-balanced "${EXTRA[@]}" \
+            >"$dir/train.log" 2>&1 ||
             { echo "error: selftrain on $dev failed: see $dir/train.log" >&2; exit 1; }
         t1="$(now)"
         mv "$(ls -d "$dir"/runs/*/ | head -1)" "$dir/run" && rmdir "$dir/runs"

@@ -38,40 +38,46 @@ F100=data/fashion-mnist-100pc-u1000
 # Long-tailed: IMBALANCE_RATIO=10 UNLABELED_PER_CLASS=1000 LABELS_PER_CLASS=40 fetch-data.sh fashion
 F40LT=data/fashion-mnist-40pc-u1000-lt10
 
+# The policy of the defaults until FlexMatch replaced it: every row measured before then and not
+# naming a policy of its own carries it, so it still reproduces what the README reports.
+CB="--pseudo-policy class-balanced"
 # The defaults before mixup and τ 0.8 (for the rows measured with them).
 PREVIOUS="--mixup 0 --threshold 0.9 --selection-standard-errors 0"
 
 # name | data root | extra training flags (on top of the defaults)
 EXPERIMENTS="\
 mnist-10pc|$MNIST|
+mnist-10pc-class-balanced|$MNIST|$CB
 fashion-40pc|$F40|
+fashion-40pc-class-balanced|$F40|$CB
 fashion-100pc|$F100|
+fashion-100pc-class-balanced|$F100|$CB
 fashion-40pc-plain-threshold|$F40|--acceptance threshold --threshold 0.95 --min-labeled-share 0 --pseudo-ramp-rounds 0
 fashion-40pc-threshold-acceptance|$F40|--acceptance threshold
-fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0
-fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0
-fashion-40pc-no-augment|$F40|--augment-shift 0
-fashion-40pc-reinit-each-round|$F40|--reinit-each-round true
-fashion-40pc-constant-lr|$F40|--lr-schedule constant $PREVIOUS
-mnist-10pc-constant-lr|$MNIST|--lr-schedule constant $PREVIOUS
-fashion-100pc-constant-lr|$F100|--lr-schedule constant $PREVIOUS
-fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS
-mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS
-fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0 $PREVIOUS
-mnist-10pc-no-mixup|$MNIST|--mixup 0
-fashion-40pc-no-mixup|$F40|--mixup 0
-fashion-100pc-no-mixup|$F100|--mixup 0
-fashion-40pc-no-selection-standard-errors|$F40|--selection-standard-errors 0
-mnist-10pc-mixup-1|$MNIST|--mixup 1
-mnist-10pc-mixup-1-threshold-0.7|$MNIST|--mixup 1 --threshold 0.7
-mnist-10pc-mixup-1-threshold-0.9|$MNIST|--mixup 1 --threshold 0.9
-fashion-40pc-mixup-1|$F40|--mixup 1
-fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9
-mnist-10pc-previous-defaults|$MNIST|$PREVIOUS
-fashion-40pc-previous-defaults|$F40|$PREVIOUS
-fashion-100pc-previous-defaults|$F100|$PREVIOUS
-fashion-100pc-12-rounds|$F100|--rounds 12
-fashion-100pc-5-epochs-per-round|$F100|--epochs-per-round 5
+fashion-40pc-no-min-labeled-share|$F40|--min-labeled-share 0 $CB
+fashion-40pc-no-ramp|$F40|--pseudo-ramp-rounds 0 $CB
+fashion-40pc-no-augment|$F40|--augment-shift 0 $CB
+fashion-40pc-reinit-each-round|$F40|--reinit-each-round true $CB
+fashion-40pc-constant-lr|$F40|--lr-schedule constant $PREVIOUS $CB
+mnist-10pc-constant-lr|$MNIST|--lr-schedule constant $PREVIOUS $CB
+fashion-100pc-constant-lr|$F100|--lr-schedule constant $PREVIOUS $CB
+fashion-40pc-constant-lr-no-cutout|$F40|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS $CB
+mnist-10pc-constant-lr-no-cutout|$MNIST|--lr-schedule constant --pseudo-cutout 0 $PREVIOUS $CB
+fashion-40pc-constant-lr-no-selection-tolerance|$F40|--lr-schedule constant --selection-tolerance 0 $PREVIOUS $CB
+mnist-10pc-no-mixup|$MNIST|--mixup 0 $CB
+fashion-40pc-no-mixup|$F40|--mixup 0 $CB
+fashion-100pc-no-mixup|$F100|--mixup 0 $CB
+fashion-40pc-no-selection-standard-errors|$F40|--selection-standard-errors 0 $CB
+mnist-10pc-mixup-1|$MNIST|--mixup 1 $CB
+mnist-10pc-mixup-1-threshold-0.7|$MNIST|--mixup 1 --threshold 0.7 $CB
+mnist-10pc-mixup-1-threshold-0.9|$MNIST|--mixup 1 --threshold 0.9 $CB
+fashion-40pc-mixup-1|$F40|--mixup 1 $CB
+fashion-40pc-mixup-1-threshold-0.9|$F40|--mixup 1 --threshold 0.9 $CB
+mnist-10pc-previous-defaults|$MNIST|$PREVIOUS $CB
+fashion-40pc-previous-defaults|$F40|$PREVIOUS $CB
+fashion-100pc-previous-defaults|$F100|$PREVIOUS $CB
+fashion-100pc-12-rounds|$F100|--rounds 12 $CB
+fashion-100pc-5-epochs-per-round|$F100|--epochs-per-round 5 $CB
 mnist-10pc-flexmatch|$MNIST|--pseudo-policy flexmatch
 mnist-10pc-freematch|$MNIST|--pseudo-policy freematch
 mnist-10pc-softmatch|$MNIST|--pseudo-policy softmatch
@@ -89,11 +95,12 @@ fashion-100pc-curriculum|$F100|--pseudo-policy curriculum
 fashion-100pc-uncertainty|$F100|--pseudo-policy uncertainty
 mnist-10pc-uncertainty-kappa-0.1|$MNIST|--pseudo-policy uncertainty --uncertainty-kappa 0.1
 fashion-40pc-uncertainty-kappa-0.1|$F40|--pseudo-policy uncertainty --uncertainty-kappa 0.1
-mnist-10pc-strong-augment|$MNIST|--strong-augment 2,10
-fashion-40pc-strong-augment|$F40|--strong-augment 2,10
-fashion-100pc-strong-augment|$F100|--strong-augment 2,10
+mnist-10pc-strong-augment|$MNIST|--strong-augment 2,10 $CB
+fashion-40pc-strong-augment|$F40|--strong-augment 2,10 $CB
+fashion-100pc-strong-augment|$F100|--strong-augment 2,10 $CB
 fashion-40pc-flexmatch-strong-augment|$F40|--pseudo-policy flexmatch --strong-augment 2,10
 fashion-40pc-lt10|$F40LT|
+fashion-40pc-lt10-class-balanced|$F40LT|$CB
 fashion-40pc-lt10-threshold|$F40LT|--pseudo-policy threshold
 fashion-40pc-lt10-flexmatch|$F40LT|--pseudo-policy flexmatch
 fashion-40pc-lt10-freematch|$F40LT|--pseudo-policy freematch
@@ -101,6 +108,7 @@ fashion-40pc-lt10-softmatch|$F40LT|--pseudo-policy softmatch
 fashion-40pc-lt10-curriculum|$F40LT|--pseudo-policy curriculum
 fashion-40pc-lt10-uncertainty|$F40LT|--pseudo-policy uncertainty
 fashion-40pc-lt10-balanced|$F40LT|--class-weighting balanced
+fashion-40pc-lt10-class-balanced-balanced|$F40LT|--class-weighting balanced $CB
 fashion-40pc-lt10-threshold-balanced|$F40LT|--pseudo-policy threshold --class-weighting balanced
 fashion-40pc-lt10-flexmatch-balanced|$F40LT|--pseudo-policy flexmatch --class-weighting balanced
 fashion-40pc-lt10-freematch-balanced|$F40LT|--pseudo-policy freematch --class-weighting balanced

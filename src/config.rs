@@ -217,7 +217,7 @@ impl Default for TrainConfig {
             resize: crate::data::ResizePolicy::Crop,
             threshold: 0.8,
             pseudo_weight: 1.0,
-            pseudo_policy: Acceptance::ClassBalanced,
+            pseudo_policy: Acceptance::Flexmatch,
             balance_slack: 1.5,
             curriculum_step: 0.2,
             mc_passes: 10,

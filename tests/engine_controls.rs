@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use selftrain::config::TrainConfig;
+use selftrain::config::{Acceptance, TrainConfig};
 use selftrain::data::{ImageSet, ImageShape};
 use selftrain::device::{DeviceSpec, resolve};
 use selftrain::run::{RunDir, pseudo_csv};
@@ -201,6 +201,7 @@ fn threshold_change_takes_effect_at_the_next_round_and_pseudo_labels_are_learned
         batch_size: 8,
         threshold: 1.0,
         augment_shift: 0,
+        pseudo_policy: Acceptance::ClassBalanced,
         ..TrainConfig::default()
     };
     let handle = spawn(EngineInputs {

@@ -161,6 +161,9 @@ fn a_short_run_reproduces_the_recorded_golden_run() {
             "0.7",
             "--patience",
             "0",
+            // The policy the golden run was recorded with (the default until FlexMatch).
+            "--pseudo-policy",
+            "class-balanced",
         ])
         .output()
         .unwrap();

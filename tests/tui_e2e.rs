@@ -210,7 +210,8 @@ fn dashboard_changes_tau_accepts_a_sample_and_quits() {
     let exit_file = dir.join("exit_code");
     let command = format!(
         "'{}' train --data '{}' --runs-dir '{}' --warmup-epochs 10 --epochs-per-round 30 \
-         --rounds 3 --patience 0 --threshold 0.5 --lr-schedule constant --seed 0 2>'{}'; \
+         --rounds 3 --patience 0 --threshold 0.5 --lr-schedule constant --seed 0 \
+         --pseudo-policy class-balanced 2>'{}'; \
          echo $? >'{}'",
         env!("CARGO_BIN_EXE_selftrain"),
         data.display(),

@@ -151,13 +151,19 @@ fn mixup_blends_the_losses_against_both_targets() {
         (plain.total - same.total).abs() < 1e-5,
         "{plain:?} {same:?}"
     );
-    // A real blend of different images and targets gives a different loss.
+    // A real blend of different images and targets gives different losses. The parts are
+    // compared, not the total: with an unseeded initialisation the weighted total of the blend
+    // can land within 1e-4 of the plain one by chance (seen: 1.65657 against 1.65654).
     let mixed = step(Some(&Mixup {
         lambda: 0.6,
         partner: vec![1, 0, 3, 2],
     }));
+    let pseudo_change = (plain.pseudo.unwrap() - mixed.pseudo.unwrap()).abs();
     assert!(
-        (plain.total - mixed.total).abs() > 1e-4,
+        (plain.supervised - mixed.supervised)
+            .abs()
+            .max(pseudo_change)
+            > 1e-4,
         "{plain:?} {mixed:?}"
     );
 }
