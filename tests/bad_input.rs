@@ -1583,30 +1583,43 @@ fn degenerate_setups_are_refused_or_warned_about() {
     cleanup(&data);
 }
 
+/// A 2×2 IDX image file and label file in `dir`, one image per label.
+fn tiny_idx_pair(dir: &Path, labels: &[u8]) -> (PathBuf, PathBuf) {
+    let images = dir.join("images");
+    let n = labels.len() as u32;
+    std::fs::write(
+        &images,
+        [idx_header(0x803, &[n, 2, 2]), vec![9; 4 * labels.len()]].concat(),
+    )
+    .unwrap();
+    let label_file = dir.join("labels");
+    std::fs::write(
+        &label_file,
+        [idx_header(0x801, &[n]), labels.to_vec()].concat(),
+    )
+    .unwrap();
+    (images, label_file)
+}
+
+/// `import idx` of `tiny_idx_pair`'s files into `dir/out`, one labelled image per class.
+fn import_tiny(dir: &Path, images: &Path, labels: &Path, extra: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.args(["import", "idx", "--images"])
+        .arg(images)
+        .arg("--labels")
+        .arg(labels)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(["--labels-per-class", "1"])
+        .args(extra);
+    run_limited(cmd, Duration::from_secs(60))
+}
+
 #[test]
 fn import_idx_names_an_out_of_range_label() {
     let dir = temp_dir("idx-range");
-    let images = dir.join("images");
-    std::fs::write(
-        &images,
-        [idx_header(0x803, &[6, 2, 2]), vec![9; 24]].concat(),
-    )
-    .unwrap();
-    let labels = dir.join("labels");
-    std::fs::write(
-        &labels,
-        [idx_header(0x801, &[6]), vec![0, 1, 0, 1, 77, 1]].concat(),
-    )
-    .unwrap();
-    let mut cmd = bin();
-    cmd.args(["import", "idx", "--images"])
-        .arg(&images)
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .args(["--labels-per-class", "1"]);
-    let out = run_limited(cmd, Duration::from_secs(60));
+    let (images, labels) = tiny_idx_pair(&dir, &[0, 1, 0, 1, 77, 1]);
+    let out = import_tiny(&dir, &images, &labels, &[]);
     assert_error(&out, &["labels", "label 77 of sample 4", "out of range"]);
     assert!(
         !stderr(&out).contains("only 0 samples"),
@@ -1619,28 +1632,9 @@ fn import_idx_names_an_out_of_range_label() {
 #[test]
 fn import_idx_refuses_an_imbalance_ratio_below_one() {
     let dir = temp_dir("idx-imbalance");
-    let images = dir.join("images");
-    std::fs::write(
-        &images,
-        [idx_header(0x803, &[4, 2, 2]), vec![9; 16]].concat(),
-    )
-    .unwrap();
-    let labels = dir.join("labels");
-    std::fs::write(
-        &labels,
-        [idx_header(0x801, &[4]), vec![0, 1, 0, 1]].concat(),
-    )
-    .unwrap();
+    let (images, labels) = tiny_idx_pair(&dir, &[0, 1, 0, 1]);
     for ratio in ["0.5", "-3", "NaN", "inf"] {
-        let mut cmd = bin();
-        cmd.args(["import", "idx", "--images"])
-            .arg(&images)
-            .arg("--labels")
-            .arg(&labels)
-            .arg("--out")
-            .arg(dir.join("out"))
-            .args(["--labels-per-class", "1", "--imbalance-ratio", ratio]);
-        let out = run_limited(cmd, Duration::from_secs(60));
+        let out = import_tiny(&dir, &images, &labels, &["--imbalance-ratio", ratio]);
         assert_error(&out, &["imbalance ratio", "≥ 1"]);
         assert!(
             !dir.join("out").join("train").exists(),
