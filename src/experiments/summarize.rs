@@ -93,11 +93,14 @@ pub fn backend_of(device: &str) -> &'static str {
     }
 }
 
+/// Mean ± std of `f` over the runs that have a value.
+fn mean_over(runs: &[RunResult], f: &dyn Fn(&RunResult) -> Option<f64>) -> MeanStd {
+    MeanStd::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+}
+
 /// Aggregates runs into one row. Runs without a test split count as missing values.
 pub fn aggregate(label: &str, runs: &[RunResult]) -> ResultsRow {
-    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| -> MeanStd {
-        MeanStd::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
-    };
+    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| mean_over(runs, f);
     let mut devices: Vec<String> = runs.iter().map(|r| r.device.clone()).collect();
     devices.sort();
     devices.dedup();
@@ -136,24 +139,13 @@ pub fn markdown_row(row: &ResultsRow) -> String {
         .iter()
         .map(|d| format!("{d} ({})", backend_of(d)))
         .collect();
-    let gain = if row.gain.n == 0 {
-        "–".to_string()
-    } else if row.gain.n == 1 {
-        format!("{:+.2}", row.gain.mean * 100.0)
-    } else {
-        format!(
-            "{:+.2} ± {:.2}",
-            row.gain.mean * 100.0,
-            row.gain.std * 100.0
-        )
-    };
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.label,
         row.runs,
         row.supervised_accuracy.percent(),
         row.best_accuracy.percent(),
-        gain,
+        row.gain.signed(100.0, 2),
         row.last_accuracy.percent(),
         row.best_macro_f1.plain(3),
         row.last_pseudo_label_accuracy.percent(),
@@ -211,9 +203,7 @@ pub struct ImbalanceRow {
 /// Aggregates runs of a long-tailed setting; the smallest classes are each run's own (by its
 /// labelled counts).
 pub fn aggregate_imbalance(label: &str, runs: &[RunResult], smallest: usize) -> ImbalanceRow {
-    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| -> MeanStd {
-        MeanStd::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
-    };
+    let collect = |f: &dyn Fn(&RunResult) -> Option<f64>| mean_over(runs, f);
     let recall = |r: &RunResult, report: Option<&EvalReport>| {
         mean_recall(report?, &smallest_classes(&r.labeled_per_class, smallest))
     };
@@ -247,23 +237,13 @@ pub fn imbalance_header(smallest: usize) -> String {
 
 /// One markdown row of a long-tailed table.
 pub fn imbalance_row(row: &ImbalanceRow) -> String {
-    let gain = if row.macro_f1_gain.n == 0 {
-        "–".to_string()
-    } else if row.macro_f1_gain.n == 1 {
-        format!("{:+.3}", row.macro_f1_gain.mean)
-    } else {
-        format!(
-            "{:+.3} ± {:.3}",
-            row.macro_f1_gain.mean, row.macro_f1_gain.std
-        )
-    };
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         row.label,
         row.runs,
         row.supervised_macro_f1.plain(3),
         row.best_macro_f1.plain(3),
-        gain,
+        row.macro_f1_gain.signed(1.0, 3),
         row.supervised_smallest_recall.percent(),
         row.best_smallest_recall.percent(),
         row.best_accuracy.percent(),

@@ -92,20 +92,26 @@ pub fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
         .map(|c| c.data.display().to_string())
         .unwrap_or_else(|_| args.run_dirs[0].display().to_string())
     });
-    if let Some(n) = args.smallest_classes {
-        let row = aggregate_imbalance(&label, &runs, n);
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&row)?);
-        } else {
-            println!("{}", imbalance_row(&row));
-        }
-        return Ok(());
+    match args.smallest_classes {
+        Some(n) => print_row(
+            &aggregate_imbalance(&label, &runs, n),
+            args.json,
+            imbalance_row,
+        ),
+        None => print_row(&aggregate(&label, &runs), args.json, markdown_row),
     }
-    let row = aggregate(&label, &runs);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&row)?);
+}
+
+/// Prints a results row as pretty JSON or as its markdown line.
+fn print_row<R: serde::Serialize>(
+    row: &R,
+    json: bool,
+    markdown: impl Fn(&R) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(row)?);
     } else {
-        println!("{}", markdown_row(&row));
+        println!("{}", markdown(row));
     }
     Ok(())
 }

@@ -321,12 +321,12 @@ pub fn import_idx(opts: &ImportOptions) -> Result<ImportReport, IdxError> {
         }
         group.shuffle(&mut rng);
         let (chosen, rest) = group.split_at_mut(labelled);
+        // Never more than the rest: `tail` keeps at most what it is given.
         let rest_len = tail(
             opts.unlabeled_per_class
                 .map_or(rest.len(), |cap| cap.min(rest.len())),
             class,
-        )
-        .min(rest.len());
+        );
         let rest = &mut rest[..rest_len];
         chosen.sort_unstable();
         rest.sort_unstable();
