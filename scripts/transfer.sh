@@ -83,13 +83,13 @@ train() {
     ls -d "$dir"/*/
 }
 
-# Source: classes 0–4 with every training label (6,000 each), the test split's 0–4.
-import data/fashion-mnist-all 6000 --unlabeled-per-class 0
-subset data/fashion-mnist-all data/transfer-source "${SOURCE_CLASSES[@]}"
 if [[ -n "$PRETRAINED" ]]; then
     [[ -f "$PRETRAINED/model.json" ]] || die "PRETRAINED=$PRETRAINED is not a run directory"
     pretrained="$PRETRAINED"
 else
+    # Source: classes 0–4 with every training label (6,000 each), the test split's 0–4.
+    import data/fashion-mnist-all 6000 --unlabeled-per-class 0
+    subset data/fashion-mnist-all data/transfer-source "${SOURCE_CLASSES[@]}"
     pretrained="$(train "$RESULTS_DIR/pretrain" --data data/transfer-source --model "$MODEL" \
         --rounds 0 --warmup-epochs "$PRETRAIN_EPOCHS" --seed 0)"
 fi
